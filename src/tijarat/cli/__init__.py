@@ -1,0 +1,1 @@
+"""The `tijarat` command line."""

@@ -1,0 +1,174 @@
+"""`tijarat bench ledger`: batched and single-transfer throughput, durable, on a fresh database.
+
+Three figures from one run, on the same database:
+- batched: batches of 8,190 transfers between 10,000 accounts, one call (one commit) each;
+- single: 20 client threads, one transfer per request, each answered only once durable,
+  through the group commit;
+- baseline: the same 20 clients with one transaction per transfer (no group commit),
+  so the gain is measured against a baseline in the same run, on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from tijarat.bootstrap import build
+from tijarat.kernel.ids import new_id
+from tijarat.ledger.model import BATCH_MAX, TRANSFER_SUCCESS, Account, Transfer
+from tijarat.settings import Settings, normalise_database_url
+
+LEDGER = 1
+CODE = 1
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str]:
+    """A new, empty database: a temp SQLite file, or a new database on the given server."""
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="tijarat-bench-") as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    server = sa.make_url(normalise_database_url(url))
+    name = f"tijarat_bench_{os.getpid()}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _transfers(accounts: list[uuid.UUID], count: int, rng: random.Random) -> list[Transfer]:
+    out = []
+    for _ in range(count):
+        debit, credit = rng.sample(accounts, 2)
+        out.append(
+            Transfer(new_id(), debit, credit, rng.randint(1, 100_000), ledger=LEDGER, code=CODE)
+        )
+    return out
+
+
+def _clients(
+    submit: Any, accounts: list[uuid.UUID], clients: int, per_client: int, seed: int
+) -> tuple[float, list[float]]:
+    """Run `clients` threads each sending `per_client` single transfers; (seconds, latencies)."""
+    work = [_transfers(accounts, per_client, random.Random(seed + n)) for n in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    start_line = threading.Barrier(clients + 1)
+
+    def client(n: int) -> None:
+        start_line.wait()
+        for transfer in work[n]:
+            began = time.perf_counter()
+            result = submit([transfer])[0]
+            latencies[n].append(time.perf_counter() - began)
+            if result not in TRANSFER_SUCCESS:
+                failures.append(str(result))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"{len(failures)} transfers failed, e.g. {failures[0]}")
+    return elapsed, [value for values in latencies for value in values]
+
+
+def _percentile_ms(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 2)
+
+
+def run(
+    database_url: str | None,
+    *,
+    accounts_count: int = 10_000,
+    batches: int = 30,
+    clients: int = 20,
+    singles_per_client: int = 500,
+    baseline_per_client: int = 100,
+    seed: int = 7,
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    with fresh_database(database_url) as url:
+        container = build(Settings(database_url=url))
+        try:
+            ledger = container.ledger
+            dialect = container.engine.dialect.name
+            ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+            accounts = [new_id() for _ in range(accounts_count)]
+            for offset in range(0, accounts_count, BATCH_MAX):
+                chunk = accounts[offset : offset + BATCH_MAX]
+                created = ledger.create_accounts([Account(i, LEDGER, 1) for i in chunk])
+                assert all(r == "ok" for r in created)
+
+            # Batched: one call, one transaction, one commit per 8,190 transfers.
+            warmup = _transfers(accounts, BATCH_MAX, rng)
+            ledger.create_transfers(warmup)
+            work = [_transfers(accounts, BATCH_MAX, rng) for _ in range(batches)]
+            batch_seconds = []
+            for batch in work:
+                began = time.perf_counter()
+                results = ledger.create_transfers(batch)
+                batch_seconds.append(time.perf_counter() - began)
+                if any(r != "ok" for r in results):
+                    raise RuntimeError("a benchmark transfer failed")
+            batched_total = batches * BATCH_MAX
+            batched_per_s = batched_total / sum(batch_seconds)
+
+            # Single: concurrent clients through the group commit.
+            committer_seconds, latencies = _clients(
+                ledger.submit_transfers, accounts, clients, singles_per_client, seed + 100
+            )
+            single_total = clients * singles_per_client
+
+            # Baseline: the same clients, one transaction per transfer.
+            baseline_seconds, baseline_latencies = _clients(
+                ledger.create_transfers, accounts, clients, baseline_per_client, seed + 200
+            )
+            baseline_total = clients * baseline_per_client
+            report = ledger.verify()
+            return {
+                "database": dialect,
+                "accounts": accounts_count,
+                "batch_size": BATCH_MAX,
+                "batches": batches,
+                "batched_transfers": batched_total,
+                "batched_transfers_per_s": round(batched_per_s),
+                "batch_ms_median": round(statistics.median(batch_seconds) * 1000, 1),
+                "clients": clients,
+                "single_transfers": single_total,
+                "single_transfers_per_s": round(single_total / committer_seconds),
+                "single_latency_ms_p50": _percentile_ms(latencies, 0.50),
+                "single_latency_ms_p99": _percentile_ms(latencies, 0.99),
+                "baseline_transfers": baseline_total,
+                "baseline_transfer_per_transaction_per_s": round(baseline_total / baseline_seconds),
+                "baseline_latency_ms_p99": _percentile_ms(baseline_latencies, 0.99),
+                "durable": "synchronous_commit=on"
+                if dialect == "postgresql"
+                else "synchronous=FULL",
+                "ledger_balanced": report.ok,
+                "cpu_count": os.cpu_count(),
+            }
+        finally:
+            container.close()

@@ -1,0 +1,1 @@
+"""Shared building blocks every context may import; imports nothing else of ours."""

@@ -1,0 +1,1 @@
+"""The double-entry ledger every rupee moves through (TigerBeetle semantics, stored in SQL)."""

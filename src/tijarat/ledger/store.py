@@ -1,0 +1,949 @@
+"""Persistence for the ledger: the schema, and the hot path on raw DB-API connections.
+
+One transaction per batch: lock and load what the batch touches, evaluate it in memory
+(engine.Batch), write the rows with one statement per table (COPY on PostgreSQL), commit once.
+
+Locking (PostgreSQL): pending rows, then accounts, each in id order, with SELECT ... FOR
+UPDATE, so concurrent writers queue on the accounts they share and never deadlock; should the
+server still report a deadlock or a serialisation failure, the batch is retried whole. SQLite
+has one writer at a time (BEGIN IMMEDIATE).
+
+Idempotency is optimistic: a batch is first evaluated without looking its ids up; a unique
+violation on insert, or any failed event whose id turns out to be stored, re-runs the batch
+with every id looked up. Retries of stored transfers therefore cost one extra pass, and fresh
+transfers cost nothing extra.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from tijarat.kernel.clock import Clock
+from tijarat.kernel.errors import DomainError
+from tijarat.ledger.engine import Batch
+from tijarat.ledger.errors import LedgerError
+from tijarat.ledger.model import (
+    TRANSFER_SUCCESS,
+    Account,
+    AccountFlags,
+    Balance,
+    CreateAccountResult,
+    CreateTransferResult,
+    Ledger,
+    PendingState,
+    PendingStatus,
+    Statement,
+    StatementEntry,
+    Transfer,
+    TransferRecord,
+    VerifyReport,
+)
+from tijarat.ledger.verify import verify
+
+metadata = sa.MetaData()
+
+ledgers_table = sa.Table(
+    "ledger_ledgers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+)
+
+accounts_table = sa.Table(
+    "ledger_accounts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("ledger", sa.Integer, nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("flags", sa.Integer, nullable=False),
+    sa.Column("owner_id", sa.Uuid, nullable=True),
+    sa.Column("user_data_64", sa.BigInteger, nullable=False),
+    sa.Column("user_data_32", sa.Integer, nullable=False),
+    sa.Column("debits_pending", sa.BigInteger, nullable=False),
+    sa.Column("debits_posted", sa.BigInteger, nullable=False),
+    sa.Column("credits_pending", sa.BigInteger, nullable=False),
+    sa.Column("credits_posted", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_transfer_timestamp", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_accounts_owner_id", "owner_id"),
+)
+
+TRANSFER_COLUMNS = (
+    "id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "pending_id",
+    "user_data_128",
+    "user_data_64",
+    "user_data_32",
+    "timeout",
+    "ledger",
+    "code",
+    "flags",
+    "timestamp",
+    "debit_debits_pending",
+    "debit_debits_posted",
+    "debit_credits_pending",
+    "debit_credits_posted",
+    "credit_debits_pending",
+    "credit_debits_posted",
+    "credit_credits_pending",
+    "credit_credits_posted",
+)
+
+transfers_table = sa.Table(
+    "ledger_transfers",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("debit_account_id", sa.Uuid, nullable=False),
+    sa.Column("credit_account_id", sa.Uuid, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("pending_id", sa.Uuid, nullable=True),
+    sa.Column("user_data_128", sa.Uuid, nullable=True),
+    sa.Column("user_data_64", sa.BigInteger, nullable=False),
+    sa.Column("user_data_32", sa.Integer, nullable=False),
+    sa.Column("timeout", sa.Integer, nullable=False),
+    sa.Column("ledger", sa.Integer, nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("flags", sa.Integer, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    # Balance history: both accounts' balances just after this transfer.
+    *(
+        sa.Column(name, sa.BigInteger, nullable=False)
+        for name in TRANSFER_COLUMNS[13:]  # the eight balance columns
+    ),
+    # Statements walk one account's transfers in time order, debit side and credit side.
+    sa.Index("ix_ledger_transfers_debit", "debit_account_id", "timestamp"),
+    sa.Index("ix_ledger_transfers_credit", "credit_account_id", "timestamp"),
+)
+
+pending_table = sa.Table(
+    "ledger_pending_transfers",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("debit_account_id", sa.Uuid, nullable=False),
+    sa.Column("credit_account_id", sa.Uuid, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("ledger", sa.Integer, nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("resolved_by", sa.Uuid, nullable=True),
+    # Only open pendings with a timeout: the expiry sweep reads this small index.
+    sa.Index(
+        "ix_ledger_pending_due",
+        "expires_at",
+        postgresql_where=sa.text("status = 1 AND expires_at > 0"),
+        sqlite_where=sa.text("status = 1 AND expires_at > 0"),
+    ),
+)
+
+ACCOUNT_COLUMNS = tuple(column.name for column in accounts_table.columns)
+PENDING_COLUMNS = tuple(column.name for column in pending_table.columns)
+
+ATTEMPTS_MAX = 20  # retries of one batch after a transient conflict
+EXPIRY_SWEEP_MAX = 1_000  # expired pendings voided per batch; the rest go in the next
+STATEMENT_ENTRIES_MAX = 10_000
+
+
+class _RetryBatchError(Exception):
+    """A transient conflict: roll back and run the batch again."""
+
+    def __init__(self, *, lookup: bool) -> None:
+        super().__init__("retry")
+        self.lookup = lookup
+
+
+class LedgerStore:
+    """The ledger's tables in one database, reached through a SQLAlchemy engine's pool."""
+
+    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.dialect = engine.dialect.name
+        self._postgres = self.dialect == "postgresql"
+        if self.dialect not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported database: {self.dialect}")
+        self._last_timestamp = 0
+        self._cursors = 0
+
+    # ------------------------------------------------------------------ connections
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A raw DB-API connection inside one write transaction, committed on success."""
+        raw = self.engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            if self._postgres:
+                yield driver
+            else:
+                driver.execute("BEGIN IMMEDIATE")
+                yield driver
+            if self._postgres:
+                driver.commit()
+            else:
+                driver.execute("COMMIT")
+        except BaseException:
+            _rollback(raw.driver_connection, postgres=self._postgres)
+            raise
+        finally:
+            raw.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            yield driver
+            _rollback(driver, postgres=self._postgres)
+        finally:
+            raw.close()
+
+    def _id(self, value: uuid.UUID | None) -> Any:
+        if value is None:
+            return None
+        return value if self._postgres else value.hex
+
+    def _uuid(self, value: Any) -> uuid.UUID | None:
+        if value is None:
+            return None
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+    def _ids_param(self, ids: Iterable[uuid.UUID]) -> str:
+        """A list of ids as one text parameter: a PostgreSQL array literal or a JSON array.
+
+        Text, because psycopg dumps a Python list element by element in Python, which cost
+        more than the rest of a batch's reads together.
+        """
+        if self._postgres:
+            return "{" + ",".join([f"{value.int:032x}" for value in ids]) + "}"
+        return "[" + ",".join([f'"{value.int:032x}"' for value in ids]) + "]"
+
+    def _in_ids(self, column: str) -> str:
+        if self._postgres:
+            return f"{column} = ANY(%s::uuid[])"
+        return f"{column} IN (SELECT value FROM json_each(?))"
+
+    def _sql(self, text: str) -> str:
+        return text if self._postgres else text.replace("%s", "?")
+
+    # ------------------------------------------------------------------ ledgers
+    def create_ledger(self, ledger: Ledger) -> bool:
+        """Register a ledger (one currency); True if created, False if it already existed."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                self._sql("SELECT currency, name FROM ledger_ledgers WHERE id = %s"),
+                (ledger.id,),
+            ).fetchone()
+            if row is not None:
+                if row[0] != ledger.currency:
+                    raise DomainError(
+                        LedgerError.LEDGER_EXISTS_WITH_DIFFERENT_CURRENCY,
+                        f"ledger {ledger.id} exists with currency {row[0]}",
+                        status=409,
+                        fields={"ledger": ledger.id, "currency": row[0]},
+                    )
+                return False
+            conn.execute(
+                self._sql("INSERT INTO ledger_ledgers (id, currency, name) VALUES (%s, %s, %s)"),
+                (ledger.id, ledger.currency, ledger.name),
+            )
+            return True
+
+    def ledgers(self) -> list[Ledger]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, currency, name FROM ledger_ledgers ORDER BY id"
+            ).fetchall()
+        return [Ledger(row[0], row[1], row[2]) for row in rows]
+
+    # ------------------------------------------------------------------ batches
+    def create_accounts(self, accounts: Sequence[Account]) -> list[CreateAccountResult]:
+        def run(conn: Any, _lookup: bool) -> tuple[Batch, list[CreateAccountResult]]:
+            ids = sorted({a.id for a in accounts if type(a.id) is uuid.UUID})
+            batch = Batch(
+                accounts=self._lock_accounts(conn, ids),
+                pendings={},
+                existing={},
+                not_pending_ids=set(),
+                ledgers=self._ledger_ids(conn),
+                timestamp_start=self._timestamp_start([]),
+                now_ns=self.clock.now_ns(),
+            )
+            results = batch.create_accounts(accounts)
+            self._write_accounts(conn, batch.accounts_created)
+            self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
+            return batch, results
+
+        results: list[CreateAccountResult] = self._run(run)[1]
+        return results
+
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
+        def run(conn: Any, lookup: bool) -> tuple[Batch, list[CreateTransferResult]]:
+            now = self.clock.now_ns()
+            due = self._due_pendings(conn, now)
+            # Sets of UUIDs hash in Python; sets of uuid.int hash in C. Keep ints until the
+            # ids go to the database.
+            pending_ids = {
+                t.pending_id.int: t.pending_id for t in transfers if type(t.pending_id) is uuid.UUID
+            }
+            pending_ids.update((p.id.int, p.id) for p in due)
+            pendings = self._lock_pendings(conn, pending_ids.values())
+            account_ids: dict[int, uuid.UUID] = {}
+            for t in transfers:
+                for account_id in (t.debit_account_id, t.credit_account_id):
+                    if type(account_id) is uuid.UUID:
+                        account_ids[account_id.int] = account_id
+            for p in pendings.values():
+                account_ids[p.debit_account_id.int] = p.debit_account_id
+                account_ids[p.credit_account_id.int] = p.credit_account_id
+            accounts = self._lock_accounts(conn, account_ids.values())
+            missing = [value for key, value in pending_ids.items() if key not in pendings]
+            existing: dict[int, Transfer] = {}
+            if lookup:
+                ids = [t.id for t in transfers if type(t.id) is uuid.UUID]
+                existing = self._load_transfers(conn, ids + missing)
+            not_pending = {m.int for m in missing} & existing.keys()
+            if missing and not lookup:
+                not_pending = set(self._load_transfers(conn, missing))
+            batch = Batch(
+                accounts=accounts,
+                pendings=pendings,
+                existing=existing,
+                not_pending_ids=not_pending,
+                ledgers=set(),
+                timestamp_start=self._timestamp_start(accounts.values()),
+                now_ns=now,
+            )
+            with self._streaming_rows(conn, batch):
+                batch.expire_due([pendings[p.id.int] for p in due if p.id.int in pendings])
+                results = batch.create_transfers(transfers)
+                batch.flush()
+            if not lookup:
+                failed = [
+                    t.id
+                    for t, r in zip(transfers, results, strict=True)
+                    if r not in TRANSFER_SUCCESS and type(t.id) is uuid.UUID
+                ]
+                if failed and self._load_transfers(conn, failed):
+                    raise _RetryBatchError(
+                        lookup=True
+                    )  # a failure may really be a retry: look again
+            self._write_batch(conn, batch)
+            self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
+            return batch, results
+
+        results: list[CreateTransferResult] = self._run(run)[1]
+        return results
+
+    def expire_due(self) -> int:
+        """Void every pending transfer whose timeout has passed (a batch with no events)."""
+        batch, _ = self._run(lambda conn, _lookup: self._expire_run(conn))
+        return len(batch.rows)
+
+    def _expire_run(self, conn: Any) -> tuple[Batch, list[CreateTransferResult]]:
+        now = self.clock.now_ns()
+        due = self._due_pendings(conn, now)
+        pendings = self._lock_pendings(conn, [p.id for p in due])
+        ids = {p.debit_account_id for p in pendings.values()}
+        ids |= {p.credit_account_id for p in pendings.values()}
+        accounts = self._lock_accounts(conn, ids)
+        batch = Batch(
+            accounts=accounts,
+            pendings=pendings,
+            existing={},
+            not_pending_ids=set(),
+            ledgers=set(),
+            timestamp_start=self._timestamp_start(accounts.values()),
+            now_ns=now,
+        )
+        batch.expire_due(list(pendings.values()))
+        self._write_batch(conn, batch)
+        self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
+        return batch, []
+
+    def _run(self, body: Any) -> Any:
+        """Run `body(conn, lookup)` in a transaction, retrying transient conflicts."""
+        lookup = False
+        for attempt in range(ATTEMPTS_MAX):
+            try:
+                with self._transaction() as conn:
+                    return body(conn, lookup)
+            except _RetryBatchError as retry:
+                lookup = lookup or retry.lookup
+            except Exception as error:
+                kind = _transient(error)
+                if kind is None:
+                    raise
+                lookup = lookup or kind == "unique"
+            time.sleep(min(0.001 * (2**attempt), 0.05))
+        raise DomainError(
+            LedgerError.LEDGER_BUSY,
+            "the ledger stayed busy with conflicting writes; try again",
+            status=503,
+        )
+
+    def _timestamp_start(self, accounts: Iterable[Account]) -> int:
+        newest = max((a.last_transfer_timestamp for a in accounts), default=0)
+        return max(self.clock.now_ns(), newest + 1, self._last_timestamp + 1)
+
+    # ------------------------------------------------------------------ reads under lock
+    def _ledger_ids(self, conn: Any) -> set[int]:
+        return {row[0] for row in conn.execute("SELECT id FROM ledger_ledgers").fetchall()}
+
+    def _lock_accounts(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, Account]:
+        """Load and lock accounts, keyed by uuid.int; PostgreSQL locks them in id order."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        columns = ", ".join(ACCOUNT_COLUMNS)
+        lock = " ORDER BY id FOR UPDATE" if self._postgres else ""
+        sql = self._sql(f"SELECT {columns} FROM ledger_accounts WHERE {self._in_ids('id')}{lock}")
+        if self._postgres:
+            # Binary results: ids and balances arrive as C-parsed values, not text.
+            with conn.cursor(binary=True) as cursor:
+                rows = cursor.execute(sql, (self._ids_param(ids),)).fetchall()
+        else:
+            rows = conn.execute(sql, (self._ids_param(ids),)).fetchall()
+        return {account.id.int: account for account in map(self._account, rows)}
+
+    def _account(self, row: Sequence[Any]) -> Account:
+        return Account(
+            self._uuid(row[0]),  # type: ignore[arg-type]
+            row[1],
+            row[2],
+            row[3],
+            self._uuid(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+        )
+
+    def _lock_pendings(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, PendingState]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        columns = ", ".join(PENDING_COLUMNS)
+        lock = " ORDER BY id FOR UPDATE" if self._postgres else ""
+        rows = conn.execute(
+            self._sql(
+                f"SELECT {columns} FROM ledger_pending_transfers WHERE {self._in_ids('id')}{lock}"
+            ),
+            (self._ids_param(ids),),
+        ).fetchall()
+        return {p.id.int: p for p in map(self._pending, rows)}
+
+    def _pending(self, row: Sequence[Any]) -> PendingState:
+        return PendingState(
+            self._uuid(row[0]),  # type: ignore[arg-type]
+            self._uuid(row[1]),  # type: ignore[arg-type]
+            self._uuid(row[2]),  # type: ignore[arg-type]
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            PendingStatus(row[8]),
+            self._uuid(row[9]),
+        )
+
+    def _due_pendings(self, conn: Any, now: int) -> list[PendingState]:
+        columns = ", ".join(PENDING_COLUMNS)
+        rows = conn.execute(
+            self._sql(
+                f"SELECT {columns} FROM ledger_pending_transfers "
+                "WHERE status = 1 AND expires_at > 0 AND expires_at <= %s "
+                f"ORDER BY expires_at LIMIT {EXPIRY_SWEEP_MAX}"
+            ),
+            (now,),
+        ).fetchall()
+        return [self._pending(row) for row in rows]
+
+    def _load_transfers(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, Transfer]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        columns = ", ".join(TRANSFER_COLUMNS[:13])
+        rows = conn.execute(
+            self._sql(f"SELECT {columns} FROM ledger_transfers WHERE {self._in_ids('id')}"),
+            (self._ids_param(ids),),
+        ).fetchall()
+        return {t.id.int: t for t in (self._transfer(row) for row in rows)}
+
+    def _transfer(self, row: Sequence[Any]) -> Transfer:
+        return Transfer(
+            self._uuid(row[0]),  # type: ignore[arg-type]
+            self._uuid(row[1]),
+            self._uuid(row[2]),
+            row[3],
+            self._uuid(row[4]),
+            self._uuid(row[5]),
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+        )
+
+    # ------------------------------------------------------------------ writes
+    def _write_accounts(self, conn: Any, accounts: Sequence[Account]) -> None:
+        if not accounts:
+            return
+        rows = [
+            (
+                self._id(a.id),
+                a.ledger,
+                a.code,
+                a.flags,
+                self._id(a.owner_id),
+                a.user_data_64,
+                a.user_data_32,
+                0,
+                0,
+                0,
+                0,
+                a.timestamp,
+                0,
+            )
+            for a in accounts
+        ]
+        marks = ", ".join(["%s"] * len(ACCOUNT_COLUMNS))
+        sql = f"INSERT INTO ledger_accounts ({', '.join(ACCOUNT_COLUMNS)}) VALUES ({marks})"
+        _executemany(conn, self._sql(sql), rows, postgres=self._postgres)
+
+    def _write_batch(self, conn: Any, batch: Batch) -> None:
+        """Transfers first (a duplicate id fails fast), then pendings, then balances."""
+        if self._postgres:
+            self._write_batch_postgres(conn, batch)
+        else:
+            self._write_batch_sqlite(conn, batch)
+
+    @contextmanager
+    def _streaming_rows(self, conn: Any, batch: Batch) -> Iterator[None]:
+        """On PostgreSQL, COPY the batch's transfer rows while it is being evaluated.
+
+        psycopg's QueuedLibpqWriter sends from a background thread, so the server inserts rows
+        while this thread evaluates the next ones. A batch that fails rolls the COPY back
+        with its transaction.
+        """
+        if not self._postgres:
+            yield
+            return
+        from psycopg.copy import QueuedLibpqWriter  # noqa: PLC0415 - PostgreSQL only
+
+        with conn.cursor() as cursor:
+            columns = ", ".join(TRANSFER_COLUMNS)
+            with cursor.copy(
+                f"COPY ledger_transfers ({columns}) FROM STDIN (FORMAT BINARY)",
+                writer=QueuedLibpqWriter(cursor),
+            ) as copy:
+                copy.set_types(_TRANSFER_PG_TYPES)
+                write_row = copy.write_row
+
+                def sink(rows: list[tuple[Any, ...]]) -> None:
+                    for row in rows:
+                        write_row(row)
+
+                batch.sink = sink
+                yield
+        batch.sink = None
+        batch.rows.clear()  # written
+
+    def _write_batch_postgres(self, conn: Any, batch: Batch) -> None:
+        if batch.rows:  # rows not streamed during evaluation (expiry sweeps)
+            with conn.cursor() as cursor:
+                columns = ", ".join(TRANSFER_COLUMNS)
+                with cursor.copy(
+                    f"COPY ledger_transfers ({columns}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_TRANSFER_PG_TYPES)
+                    for row in batch.rows:
+                        copy.write_row(row)
+        if batch.pending_new:
+            with conn.cursor() as cursor:
+                columns = ", ".join(PENDING_COLUMNS)
+                with cursor.copy(
+                    f"COPY ledger_pending_transfers ({columns}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_PENDING_PG_TYPES)
+                    for p in batch.pending_new.values():
+                        copy.write_row(_pending_row(p))
+        if batch.pending_changed:
+            changed = list(batch.pending_changed.values())
+            conn.execute(
+                "UPDATE ledger_pending_transfers AS p SET status = v.status, "
+                "resolved_by = v.resolved_by "
+                "FROM unnest(%s::uuid[], %s::smallint[], %s::uuid[]) "
+                "AS v(id, status, resolved_by) WHERE p.id = v.id",
+                (
+                    _uuid_array([p.id for p in changed]),
+                    _int_array([int(p.status) for p in changed]),
+                    _uuid_array([p.resolved_by for p in changed]),
+                ),
+            )
+        if batch.touched:
+            touched = list(batch.touched.values())
+            conn.execute(
+                "UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dq, "
+                "credits_pending = v.cp, credits_posted = v.cq, "
+                "last_transfer_timestamp = v.ts "
+                "FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], "
+                "%s::bigint[], %s::bigint[]) AS v(id, dp, dq, cp, cq, ts) WHERE a.id = v.id",
+                (
+                    _uuid_array([a.id for a in touched]),
+                    _int_array([a.debits_pending for a in touched]),
+                    _int_array([a.debits_posted for a in touched]),
+                    _int_array([a.credits_pending for a in touched]),
+                    _int_array([a.credits_posted for a in touched]),
+                    _int_array([a.last_transfer_timestamp for a in touched]),
+                ),
+            )
+
+    def _write_batch_sqlite(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        if batch.rows:
+            marks = ", ".join(["?"] * len(TRANSFER_COLUMNS))
+            conn.executemany(
+                f"INSERT INTO ledger_transfers ({', '.join(TRANSFER_COLUMNS)}) VALUES ({marks})",
+                [_sqlite_row(row) for row in batch.rows],
+            )
+        if batch.pending_new:
+            marks = ", ".join(["?"] * len(PENDING_COLUMNS))
+            conn.executemany(
+                f"INSERT INTO ledger_pending_transfers ({', '.join(PENDING_COLUMNS)}) "
+                f"VALUES ({marks})",
+                [_sqlite_row(_pending_row(p)) for p in batch.pending_new.values()],
+            )
+        if batch.pending_changed:
+            conn.executemany(
+                "UPDATE ledger_pending_transfers SET status = ?, resolved_by = ? WHERE id = ?",
+                [
+                    (int(p.status), self._id(p.resolved_by), p.id.hex)
+                    for p in batch.pending_changed.values()
+                ],
+            )
+        if batch.touched:
+            conn.executemany(
+                "UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, "
+                "credits_pending = ?, credits_posted = ?, last_transfer_timestamp = ? "
+                "WHERE id = ?",
+                [
+                    (
+                        a.debits_pending,
+                        a.debits_posted,
+                        a.credits_pending,
+                        a.credits_posted,
+                        a.last_transfer_timestamp,
+                        a.id.hex,
+                    )
+                    for a in batch.touched.values()
+                ],
+            )
+
+    # ------------------------------------------------------------------ admin
+    def set_account_closed(self, account_id: uuid.UUID, *, closed: bool) -> Account:
+        with self._transaction() as conn:
+            accounts = self._lock_accounts(conn, [account_id])
+            account = accounts.get(account_id.int)
+            if account is None:
+                raise DomainError(
+                    LedgerError.ACCOUNT_NOT_FOUND,
+                    f"no account {account_id}",
+                    status=404,
+                    fields={"account_id": str(account_id)},
+                )
+            closed_flag = int(AccountFlags.CLOSED)
+            account.flags = (
+                (account.flags | closed_flag) if closed else (account.flags & ~closed_flag)
+            )
+            conn.execute(
+                self._sql("UPDATE ledger_accounts SET flags = %s WHERE id = %s"),
+                (account.flags, self._id(account_id)),
+            )
+            return account
+
+    # ------------------------------------------------------------------ queries
+    def lookup_accounts(self, ids: Sequence[uuid.UUID]) -> list[Account]:
+        """The accounts that exist, in the order asked."""
+        with self._reading() as conn:
+            found = self._select_accounts(conn, ids)
+        return [found[i] for i in ids if i in found]
+
+    def _select_accounts(self, conn: Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+        if not ids:
+            return {}
+        columns = ", ".join(ACCOUNT_COLUMNS)
+        rows = conn.execute(
+            self._sql(f"SELECT {columns} FROM ledger_accounts WHERE {self._in_ids('id')}"),
+            (self._ids_param(ids),),
+        ).fetchall()
+        return {a.id: a for a in map(self._account, rows)}
+
+    def accounts_by_owner(self, owner_id: uuid.UUID) -> list[Account]:
+        columns = ", ".join(ACCOUNT_COLUMNS)
+        with self._reading() as conn:
+            rows = conn.execute(
+                self._sql(
+                    f"SELECT {columns} FROM ledger_accounts WHERE owner_id = %s ORDER BY timestamp"
+                ),
+                (self._id(owner_id),),
+            ).fetchall()
+        return [self._account(row) for row in rows]
+
+    def lookup_transfers(self, ids: Sequence[uuid.UUID]) -> list[TransferRecord]:
+        if not ids:
+            return []
+        columns = ", ".join(TRANSFER_COLUMNS)
+        with self._reading() as conn:
+            rows = conn.execute(
+                self._sql(f"SELECT {columns} FROM ledger_transfers WHERE {self._in_ids('id')}"),
+                (self._ids_param(ids),),
+            ).fetchall()
+        found = {record.transfer.id: record for record in map(self._record, rows)}
+        return [found[i] for i in ids if i in found]
+
+    def _record(self, row: Sequence[Any]) -> TransferRecord:
+        return TransferRecord(
+            self._transfer(row),
+            Balance(row[13], row[14], row[15], row[16]),
+            Balance(row[17], row[18], row[19], row[20]),
+        )
+
+    def lookup_pending(self, ids: Sequence[uuid.UUID]) -> list[PendingState]:
+        with self._reading() as conn:
+            if not ids:
+                return []
+            columns = ", ".join(PENDING_COLUMNS)
+            rows = conn.execute(
+                self._sql(
+                    f"SELECT {columns} FROM ledger_pending_transfers WHERE {self._in_ids('id')}"
+                ),
+                (self._ids_param(ids),),
+            ).fetchall()
+        found = {p.id: p for p in map(self._pending, rows)}
+        return [found[i] for i in ids if i in found]
+
+    def statement(
+        self,
+        account_id: uuid.UUID,
+        from_timestamp: int,
+        to_timestamp: int,
+        limit: int = STATEMENT_ENTRIES_MAX,
+    ) -> Statement:
+        """Opening balance, every transfer in [from, to) with the balance after it, closing."""
+        limit = max(1, min(limit, STATEMENT_ENTRIES_MAX))
+        columns = ", ".join(TRANSFER_COLUMNS)
+        with self._reading() as conn:
+            if not self._select_accounts(conn, [account_id]):
+                raise DomainError(
+                    LedgerError.ACCOUNT_NOT_FOUND,
+                    f"no account {account_id}",
+                    status=404,
+                    fields={"account_id": str(account_id)},
+                )
+            key = self._id(account_id)
+            opening = Balance()
+            before = []
+            for side in ("debit", "credit"):
+                row = conn.execute(
+                    self._sql(
+                        f"SELECT {columns} FROM ledger_transfers WHERE {side}_account_id = %s "
+                        "AND timestamp < %s ORDER BY timestamp DESC LIMIT 1"
+                    ),
+                    (key, from_timestamp),
+                ).fetchone()
+                if row is not None:
+                    before.append((row[12], side, row))
+            if before:
+                _, side, row = max(before, key=lambda item: item[0])
+                opening = (
+                    self._record(row).debit_balance
+                    if side == "debit"
+                    else (self._record(row).credit_balance)
+                )
+            rows = conn.execute(
+                self._sql(
+                    f"SELECT {columns} FROM ledger_transfers WHERE debit_account_id = %s "
+                    "AND timestamp >= %s AND timestamp < %s "
+                    f"UNION ALL SELECT {columns} FROM ledger_transfers "
+                    "WHERE credit_account_id = %s AND timestamp >= %s AND timestamp < %s "
+                    "ORDER BY timestamp LIMIT %s"
+                ),
+                (key, from_timestamp, to_timestamp, key, from_timestamp, to_timestamp, limit + 1),
+            ).fetchall()
+        entries = []
+        for row in rows[:limit]:
+            record = self._record(row)
+            if record.transfer.debit_account_id == account_id:
+                entries.append(StatementEntry(record.transfer, "debit", record.debit_balance))
+            else:
+                entries.append(StatementEntry(record.transfer, "credit", record.credit_balance))
+        closing = entries[-1].balance_after if entries else opening
+        return Statement(
+            account_id,
+            from_timestamp,
+            to_timestamp,
+            Balance(*_balance_tuple(opening)),
+            Balance(*_balance_tuple(closing)),
+            entries,
+            truncated=len(rows) > limit,
+        )
+
+    # ------------------------------------------------------------------ verify
+    def verify(self) -> VerifyReport:
+        """Check every invariant on one consistent snapshot of the database."""
+        with self._reading() as conn:
+            if self._postgres:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            else:
+                conn.execute("BEGIN")  # one WAL snapshot for every read below
+            ledgers = {
+                row[0]: row[1]
+                for row in conn.execute("SELECT id, currency FROM ledger_ledgers").fetchall()
+            }
+            accounts = map(
+                self._account,
+                self._iterate(conn, f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts"),
+            )
+            records = map(
+                self._record,
+                self._iterate(
+                    conn,
+                    f"SELECT {', '.join(TRANSFER_COLUMNS)} FROM ledger_transfers "
+                    "ORDER BY timestamp, id",
+                ),
+            )
+            pendings = map(
+                self._pending,
+                self._iterate(
+                    conn, f"SELECT {', '.join(PENDING_COLUMNS)} FROM ledger_pending_transfers"
+                ),
+            )
+            return verify(ledgers, accounts, records, pendings)
+
+    def _iterate(self, conn: Any, sql: str, size: int = 10_000) -> Iterator[Sequence[Any]]:
+        """Rows in pages: a server-side cursor on PostgreSQL, so memory stays flat."""
+        self._cursors += 1
+        name = f"tijarat_verify_{self._cursors}"
+        cursor = conn.cursor(name=name) if self._postgres else conn.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(size):
+                yield from rows
+        finally:
+            cursor.close()
+
+
+def _int_array(values: list[int]) -> str:
+    """A PostgreSQL array literal; see LedgerStore._ids_param for why text."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _uuid_array(values: list[uuid.UUID | None]) -> str:
+    return "{" + ",".join(["NULL" if v is None else f"{v.int:032x}" for v in values]) + "}"
+
+
+def _balance_tuple(balance: Balance) -> tuple[int, int, int, int]:
+    return (
+        balance.debits_pending,
+        balance.debits_posted,
+        balance.credits_pending,
+        balance.credits_posted,
+    )
+
+
+def _pending_row(p: PendingState) -> tuple[Any, ...]:
+    return (
+        p.id,
+        p.debit_account_id,
+        p.credit_account_id,
+        p.amount,
+        p.ledger,
+        p.code,
+        p.timestamp,
+        p.expires_at,
+        int(p.status),
+        p.resolved_by,
+    )
+
+
+def _sqlite_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(value.hex if isinstance(value, uuid.UUID) else value for value in row)
+
+
+_TRANSFER_PG_TYPES = [
+    "uuid",
+    "uuid",
+    "uuid",
+    "int8",
+    "uuid",
+    "uuid",
+    "int8",
+    "int4",
+    "int4",
+    "int4",
+    "int4",
+    "int4",
+    "int8",
+    *(["int8"] * 8),
+]
+_PENDING_PG_TYPES = [
+    "uuid",
+    "uuid",
+    "uuid",
+    "int8",
+    "int4",
+    "int4",
+    "int8",
+    "int8",
+    "int2",
+    "uuid",
+]
+
+
+def _executemany(conn: Any, sql: str, rows: list[tuple[Any, ...]], *, postgres: bool) -> None:
+    if postgres:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    else:
+        conn.executemany(sql, rows)
+
+
+def _rollback(conn: Any, *, postgres: bool) -> None:
+    if postgres:
+        conn.rollback()
+    elif conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _transient(error: Exception) -> str | None:
+    """'unique', 'conflict' or None: which errors are worth running the batch again for."""
+    if isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error):
+        return "unique"
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return "conflict"
+    try:
+        import psycopg.errors as pg  # noqa: PLC0415 - psycopg is optional at import time
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(error, pg.UniqueViolation):
+        return "unique"
+    if isinstance(error, pg.DeadlockDetected | pg.SerializationFailure | pg.LockNotAvailable):
+        return "conflict"
+    return None

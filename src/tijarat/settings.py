@@ -1,0 +1,42 @@
+"""Settings from TIJARAT_* environment variables, with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/tijarat.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIJARAT_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    # SQLite file (embedded default) or postgresql://user@host/db (psycopg 3 is used).
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+    log_json: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Group-commit workers per process: batches in flight at once. On PostgreSQL two let
+    # one batch evaluate while the other waits on the database; SQLite has one writer.
+    commit_workers: int = Field(default=2, ge=1, le=16)
+    request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
+
+def normalise_database_url(url: str) -> str:
+    """postgresql:// -> postgresql+psycopg:// (psycopg 3); relative SQLite paths made absolute."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            absolute = Path(path).expanduser().resolve()
+            absolute.parent.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{absolute}"
+    if url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
