@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/tijarat.db"
+DEVELOPMENT_OPERATOR_TOKEN = "development-operator-token"  # noqa: S105 - development only
 
 
 class Settings(BaseSettings):
@@ -25,6 +26,17 @@ class Settings(BaseSettings):
     # one batch evaluate while the other waits on the database; SQLite has one writer.
     commit_workers: int = Field(default=2, ge=1, le=16)
     request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Bearer token for the operator API (/v1/ledger). A development default only: in
+    # production it must be set, or the process refuses to start.
+    operator_token: str | None = None
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Settings:
+        if self.operator_token is None:
+            if self.environment == "production":
+                raise ValueError("TIJARAT_OPERATOR_TOKEN must be set in production")
+            self.operator_token = DEVELOPMENT_OPERATOR_TOKEN
+        return self
 
 
 def normalise_database_url(url: str) -> str:

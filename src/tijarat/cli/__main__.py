@@ -1,0 +1,3 @@
+from tijarat.cli.main import main
+
+main()

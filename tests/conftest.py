@@ -1,0 +1,94 @@
+"""Shared fixtures: a fresh ledger on SQLite (always) and on PostgreSQL (when configured).
+
+PostgreSQL tests read TIJARAT_TEST_DATABASE_URL (a server URL; any database name in it is
+only used to connect), create their own database and drop it afterwards. Without the
+variable they skip with that reason; CI always sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tijarat.bootstrap import Container, build
+from tijarat.kernel.clock import ManualClock
+from tijarat.settings import Settings, normalise_database_url
+
+PG_URL = os.environ.get("TIJARAT_TEST_DATABASE_URL")
+PG_SKIP = "TIJARAT_TEST_DATABASE_URL is not set: no PostgreSQL server to test against"
+
+
+def create_pg_database() -> tuple[str, Callable[[], None]]:
+    """A brand-new PostgreSQL database; returns its URL and a function that drops it."""
+    assert PG_URL is not None
+    server = sa.make_url(normalise_database_url(PG_URL))
+    name = f"tijarat_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/tijarat.db"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url, drop = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs twice: on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/tijarat.db"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url, drop = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
+def container(database_url: str, clock: ManualClock) -> Iterator[Container]:
+    built = build(Settings(database_url=database_url, environment="test"), clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def sqlite_container(sqlite_url: str, clock: ManualClock) -> Iterator[Container]:
+    built = build(Settings(database_url=sqlite_url, environment="test"), clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()

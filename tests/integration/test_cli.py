@@ -1,0 +1,68 @@
+"""The command line as a person uses it: demo, db upgrade, ledger verify (also on a broken DB)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TIJARAT = [sys.executable, "-m", "tijarat.cli"]
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TIJARAT, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_demo_json_on_the_default_sqlite(tmp_path: Path) -> None:
+    done = _run("demo", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ledger_balanced"] is True
+    assert all(step["ok"] for step in report["steps"])
+    assert report["balances"]["supplier_dyes"] == "Rs340,000.00"
+    assert (tmp_path / "var" / "tijarat.db").exists()  # the embedded default
+
+
+@pytest.mark.postgres
+def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    done = _run("demo", "--json", "--database-url", pg_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ledger_balanced"] is True
+
+
+def test_verify_passes_then_reports_a_tampered_balance(tmp_path: Path) -> None:
+    assert _run("demo", cwd=tmp_path).returncode == 0
+    ok = _run("ledger", "verify", "--json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    # Someone edits a balance behind the ledger's back: verify must notice and exit 1.
+    with sqlite3.connect(tmp_path / "var" / "tijarat.db") as connection:
+        connection.execute(
+            "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 "
+            "WHERE id = (SELECT id FROM ledger_accounts WHERE credits_posted > 0 LIMIT 1)"
+        )
+    broken = _run("ledger", "verify", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "posted debits" in broken.stderr
+    assert "its transfers sum to" in broken.stderr
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    assert "empty" in _run("db", "current", "--database-url", url, cwd=tmp_path).stdout
+    upgraded = _run("db", "upgrade", "--database-url", url, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0001_ledger" in _run("db", "current", "--database-url", url, cwd=tmp_path).stdout
+
+
+def test_statement_of_an_unknown_account_is_a_clear_error(tmp_path: Path) -> None:
+    _run("db", "upgrade", cwd=tmp_path)
+    done = _run("ledger", "statement", "not-a-uuid", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not a UUID" in done.stderr
