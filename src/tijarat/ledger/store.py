@@ -16,11 +16,12 @@ transfers cost nothing extra.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,19 @@ from tijarat.ledger.model import (
 from tijarat.ledger.verify import verify
 
 metadata = sa.MetaData()
+
+
+class _QuietAbortedPipeline(logging.Filter):
+    """A unique violation ends a pipeline; psycopg then warns that it discarded the rest.
+
+    That is our retry path working (the batch re-runs with its ids looked up), not a fault.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_QuietAbortedPipeline())
 
 ledgers_table = sa.Table(
     "ledger_ledgers",
@@ -154,6 +168,7 @@ PENDING_COLUMNS = tuple(column.name for column in pending_table.columns)
 ATTEMPTS_MAX = 20  # retries of one batch after a transient conflict
 EXPIRY_SWEEP_MAX = 1_000  # expired pendings voided per batch; the rest go in the next
 STATEMENT_ENTRIES_MAX = 10_000
+STREAM_ROWS_MIN = 256  # larger batches COPY their rows while being evaluated
 
 
 class _RetryBatchError(Exception):
@@ -291,23 +306,17 @@ class LedgerStore:
     def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
         def run(conn: Any, lookup: bool) -> tuple[Batch, list[CreateTransferResult]]:
             now = self.clock.now_ns()
-            due = self._due_pendings(conn, now)
             # Sets of UUIDs hash in Python; sets of uuid.int hash in C. Keep ints until the
             # ids go to the database.
             pending_ids = {
                 t.pending_id.int: t.pending_id for t in transfers if type(t.pending_id) is uuid.UUID
             }
-            pending_ids.update((p.id.int, p.id) for p in due)
-            pendings = self._lock_pendings(conn, pending_ids.values())
             account_ids: dict[int, uuid.UUID] = {}
             for t in transfers:
                 for account_id in (t.debit_account_id, t.credit_account_id):
                     if type(account_id) is uuid.UUID:
                         account_ids[account_id.int] = account_id
-            for p in pendings.values():
-                account_ids[p.debit_account_id.int] = p.debit_account_id
-                account_ids[p.credit_account_id.int] = p.credit_account_id
-            accounts = self._lock_accounts(conn, account_ids.values())
+            pendings, accounts = self._lock_batch(conn, now, pending_ids, account_ids)
             missing = [value for key, value in pending_ids.items() if key not in pendings]
             existing: dict[int, Transfer] = {}
             if lookup:
@@ -325,8 +334,9 @@ class LedgerStore:
                 timestamp_start=self._timestamp_start(accounts.values()),
                 now_ns=now,
             )
-            with self._streaming_rows(conn, batch):
-                batch.expire_due([pendings[p.id.int] for p in due if p.id.int in pendings])
+            stream = self._postgres and len(transfers) > STREAM_ROWS_MIN
+            with self._streaming_rows(conn, batch) if stream else nullcontext():
+                batch.expire_due(list(pendings.values()))
                 results = batch.create_transfers(transfers)
                 batch.flush()
             if not lookup:
@@ -336,15 +346,57 @@ class LedgerStore:
                     if r not in TRANSFER_SUCCESS and type(t.id) is uuid.UUID
                 ]
                 if failed and self._load_transfers(conn, failed):
-                    raise _RetryBatchError(
-                        lookup=True
-                    )  # a failure may really be a retry: look again
+                    # A failure may really be the retry of a stored transfer: look again.
+                    raise _RetryBatchError(lookup=True)
             self._write_batch(conn, batch)
             self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
             return batch, results
 
         results: list[CreateTransferResult] = self._run(run)[1]
         return results
+
+    def _lock_batch(
+        self,
+        conn: Any,
+        now: int,
+        pending_ids: dict[int, uuid.UUID],
+        account_ids: dict[int, uuid.UUID],
+    ) -> tuple[dict[int, PendingState], dict[int, Account]]:
+        """Lock what a batch touches: pending transfers (named or due), then accounts.
+
+        Both in id order, and accounts include those of every pending transfer the batch
+        names or that is due, so a batch never takes a lock out of the global order.
+        On PostgreSQL both statements go in one round trip (pipeline mode).
+        """
+        if not self._postgres:
+            due = self._due_pendings(conn, now)
+            wanted = dict(pending_ids)
+            wanted.update((p.id.int, p.id) for p in due)
+            pendings = self._lock_pendings(conn, wanted.values())
+        else:
+            named = self._ids_param(pending_ids.values())
+            with conn.pipeline():
+                pending_cursor = conn.cursor(binary=True)
+                pending_cursor.execute(_PG_LOCK_PENDINGS, (now, named))
+                account_cursor = conn.cursor(binary=True)
+                account_cursor.execute(
+                    _PG_LOCK_ACCOUNTS, (now, named, self._ids_param(account_ids.values()))
+                )
+            pendings = {p.id.int: p for p in map(self._pending, pending_cursor.fetchall())}
+            accounts = {a.id.int: a for a in map(self._account, account_cursor.fetchall())}
+            pending_cursor.close()
+            account_cursor.close()
+        # Accounts of the pending transfers (on SQLite, all of them; on PostgreSQL, only
+        # what changed between the two statements, which is rare and then retried safely).
+        for p in pendings.values():
+            account_ids[p.debit_account_id.int] = p.debit_account_id
+            account_ids[p.credit_account_id.int] = p.credit_account_id
+        if not self._postgres:
+            return pendings, self._lock_accounts(conn, account_ids.values())
+        late = [value for key, value in account_ids.items() if key not in accounts]
+        if late:
+            accounts.update(self._lock_accounts(conn, late))
+        return pendings, accounts
 
     def expire_due(self) -> int:
         """Void every pending transfer whose timeout has passed (a batch with no events)."""
@@ -567,24 +619,36 @@ class LedgerStore:
         batch.rows.clear()  # written
 
     def _write_batch_postgres(self, conn: Any, batch: Batch) -> None:
-        if batch.rows:  # rows not streamed during evaluation (expiry sweeps)
-            with conn.cursor() as cursor:
-                columns = ", ".join(TRANSFER_COLUMNS)
-                with cursor.copy(
-                    f"COPY ledger_transfers ({columns}) FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.set_types(_TRANSFER_PG_TYPES)
-                    for row in batch.rows:
-                        copy.write_row(row)
-        if batch.pending_new:
-            with conn.cursor() as cursor:
-                columns = ", ".join(PENDING_COLUMNS)
-                with cursor.copy(
-                    f"COPY ledger_pending_transfers ({columns}) FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.set_types(_PENDING_PG_TYPES)
-                    for p in batch.pending_new.values():
-                        copy.write_row(_pending_row(p))
+        """The batch's writes and its COMMIT in one round trip (pipeline mode).
+
+        Rows not streamed during evaluation (small batches, expiry sweeps) go as one
+        INSERT ... SELECT FROM unnest(...) per table: COPY cannot be pipelined, and for a
+        few rows the round trips cost more than the statement.
+        """
+        with conn.pipeline():
+            if batch.rows:
+                columns = list(zip(*batch.rows, strict=True))
+                conn.execute(
+                    _PG_INSERT_TRANSFERS,
+                    [
+                        _uuid_array(list(column)) if kind == "uuid" else _int_array(list(column))
+                        for column, kind in zip(columns, _TRANSFER_PG_TYPES, strict=True)
+                    ],
+                )
+            if batch.pending_new:
+                rows = [_pending_row(p) for p in batch.pending_new.values()]
+                columns = list(zip(*rows, strict=True))
+                conn.execute(
+                    _PG_INSERT_PENDINGS,
+                    [
+                        _uuid_array(list(column)) if kind == "uuid" else _int_array(list(column))
+                        for column, kind in zip(columns, _PENDING_PG_TYPES, strict=True)
+                    ],
+                )
+            self._update_postgres(conn, batch)
+            conn.commit()
+
+    def _update_postgres(self, conn: Any, batch: Batch) -> None:
         if batch.pending_changed:
             changed = list(batch.pending_changed.values())
             conn.execute(
@@ -850,6 +914,11 @@ class LedgerStore:
             cursor.close()
 
 
+def _unnest_insert(table: str, columns: Sequence[str], types: Sequence[str]) -> str:
+    casts = ", ".join(f"%s::{kind}[]" for kind in types)
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+
+
 def _int_array(values: list[int]) -> str:
     """A PostgreSQL array literal; see LedgerStore._ids_param for why text."""
     return "{" + ",".join(map(str, values)) + "}"
@@ -915,6 +984,26 @@ _PENDING_PG_TYPES = [
     "int2",
     "uuid",
 ]
+
+
+_PG_INSERT_TRANSFERS = _unnest_insert("ledger_transfers", TRANSFER_COLUMNS, _TRANSFER_PG_TYPES)
+_PG_INSERT_PENDINGS = _unnest_insert("ledger_pending_transfers", PENDING_COLUMNS, _PENDING_PG_TYPES)
+# The pending transfers a batch names ($2), and those due at $1 (at most EXPIRY_SWEEP_MAX).
+_PG_DUE = (
+    "SELECT id FROM ledger_pending_transfers WHERE status = 1 AND expires_at > 0 "
+    f"AND expires_at <= %s ORDER BY expires_at LIMIT {EXPIRY_SWEEP_MAX}"
+)
+_PG_LOCK_PENDINGS = (
+    f"WITH due AS ({_PG_DUE}) SELECT {', '.join(PENDING_COLUMNS)} FROM ledger_pending_transfers "
+    "WHERE id IN (SELECT id FROM due) OR id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
+)
+_PG_LOCK_ACCOUNTS = (
+    f"WITH due AS ({_PG_DUE}), pending AS (SELECT debit_account_id, credit_account_id "
+    "FROM ledger_pending_transfers WHERE id IN (SELECT id FROM due) OR id = ANY(%s::uuid[])) "
+    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts WHERE id = ANY(%s::uuid[]) "
+    "OR id IN (SELECT debit_account_id FROM pending) "
+    "OR id IN (SELECT credit_account_id FROM pending) ORDER BY id FOR UPDATE"
+)
 
 
 def _executemany(conn: Any, sql: str, rows: list[tuple[Any, ...]], *, postgres: bool) -> None:
