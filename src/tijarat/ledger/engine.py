@@ -219,6 +219,7 @@ class Batch:
             if chain_start >= 0 and not linked:  # this event closes the chain
                 self._end_chain(commit=not chain_failed)
                 chain_start = -1
+                chain_failed = False  # the next event stands on its own
             if chain_start < 0 and len(self.rows) - self._flushed >= SINK_ROWS:
                 self.flush()
         return results
@@ -588,6 +589,7 @@ class Batch:
             if chain_start >= 0 and not linked:
                 self._end_chain(commit=not chain_failed)
                 chain_start = -1
+                chain_failed = False
         return results
 
     def _create_account(self, a: Account) -> CreateAccountResult:
