@@ -43,3 +43,22 @@ def test_events_after_a_failed_chain_stand_on_their_own(container: Container) ->
     )
     assert [str(r) for r in results] == ["exceeds_credits", "linked_event_failed", "ok", "ok"]
     assert ledger.verify().ok
+
+
+def test_a_malformed_request_is_refused_before_it_joins_a_shared_commit(
+    sqlite_container: Container,
+) -> None:
+    import pytest
+
+    from tijarat.kernel.errors import DomainError
+
+    ledger = sqlite_container.ledger
+    ledger.create_ledger(1, "PKR", "Pakistani rupee")
+    a, b = uuid.uuid4(), uuid.uuid4()
+    ledger.create_accounts([Account(a, 1, 1), Account(b, 1, 1)])
+    bad = Transfer("not-a-uuid", a, b, 5, ledger=1, code=1)  # type: ignore[arg-type]
+    with pytest.raises(DomainError) as refused:
+        ledger.submit_transfers_async([bad])
+    assert refused.value.code == "ledger_event_malformed"
+    good = [ledger.submit_transfers_async([Transfer(uuid.uuid4(), a, b, 1, ledger=1, code=1)])]
+    assert [f.result() for f in good] == [[CreateTransferResult.OK]]

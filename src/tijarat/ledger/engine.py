@@ -20,6 +20,8 @@ from tijarat.ledger.model import (
     AMOUNT_MAX,
     CODE_MAX,
     LEDGER_MAX,
+    RESERVED_VARIANT,
+    RESERVED_VARIANT_SHIFT,
     TIMEOUT_MAX_S,
     TRANSFER_FLAGS_CLIENT,
     USER_DATA_32_MAX,
@@ -248,6 +250,8 @@ class Batch:
             return R.ID_MUST_NOT_BE_ZERO
         if key == _INT_MAX:
             return R.ID_MUST_NOT_BE_INT_MAX
+        if (key >> RESERVED_VARIANT_SHIFT) & 0b111 == RESERVED_VARIANT:
+            return R.ID_MUST_NOT_BE_RESERVED
         row = self.created.get(key)
         if row is not None:
             return _compare_existing_transfer(t, _row_transfer(row))
@@ -687,6 +691,27 @@ def _key(value: uuid.UUID | None, field: str) -> int:
             fields={"field": field},
         )
     return value.int
+
+
+def check_shapes(transfers: Sequence[Transfer]) -> None:
+    """Raise `ledger_event_malformed` unless every id field is a UUID or unset.
+
+    Results answer broken rules; a wrong type is a broken request, refused before it may
+    share a commit with anyone else's transfers.
+    """
+    for t in transfers:
+        if type(t) is not Transfer:
+            raise DomainError(
+                LedgerError.EVENT_MALFORMED,
+                f"events must be Transfer, not {type(t).__name__}",
+                status=422,
+            )
+        _key(t.id, "id")
+        _key(t.debit_account_id, "debit_account_id")
+        _key(t.credit_account_id, "credit_account_id")
+        _key(t.pending_id, "pending_id")
+        if t.user_data_128 is not None:
+            _key(t.user_data_128, "user_data_128")
 
 
 def _row_transfer(row: TransferRow) -> Transfer:

@@ -105,6 +105,7 @@ class CreateTransferResult(StrEnum):
     RESERVED_FLAG = "reserved_flag"
     ID_MUST_NOT_BE_ZERO = "id_must_not_be_zero"
     ID_MUST_NOT_BE_INT_MAX = "id_must_not_be_int_max"
+    ID_MUST_NOT_BE_RESERVED = "id_must_not_be_reserved"
     EXISTS_WITH_DIFFERENT_FLAGS = "exists_with_different_flags"
     EXISTS_WITH_DIFFERENT_PENDING_ID = "exists_with_different_pending_id"
     EXISTS_WITH_DIFFERENT_TIMEOUT = "exists_with_different_timeout"
@@ -316,6 +317,19 @@ class VerifyReport:
         return not self.problems
 
 
+# Ids the engine writes itself live where no client id can: UUIDs of the variant that RFC
+# 9562 reserves for future definition (variant bits 111). No standard generator makes them,
+# and the engine refuses them from clients (`id_must_not_be_reserved`), so an expiry can
+# never collide with a transfer a client already created.
+RESERVED_VARIANT_SHIFT = 61
+RESERVED_VARIANT = 0b111
+
+
+def is_reserved_id(value: int) -> bool:
+    return (value >> RESERVED_VARIANT_SHIFT) & 0b111 == RESERVED_VARIANT
+
+
 def expiry_id(pending_id: uuid.UUID) -> uuid.UUID:
     """The id of the void the engine writes when `pending_id` times out."""
-    return uuid.uuid5(EXPIRY_NAMESPACE, pending_id.hex)
+    derived = uuid.uuid5(EXPIRY_NAMESPACE, pending_id.hex).int
+    return uuid.UUID(int=derived | (RESERVED_VARIANT << RESERVED_VARIANT_SHIFT))

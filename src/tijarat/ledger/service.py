@@ -16,6 +16,7 @@ from concurrent.futures import Future
 
 from tijarat.kernel.errors import DomainError
 from tijarat.ledger.committer import GroupCommitter
+from tijarat.ledger.engine import check_shapes
 from tijarat.ledger.errors import LedgerError
 from tijarat.ledger.model import (
     BATCH_MAX,
@@ -117,6 +118,7 @@ class LedgerService:
         self, transfers: Sequence[Transfer]
     ) -> Future[list[CreateTransferResult]]:
         _check_batch_size(len(transfers))
+        check_shapes(transfers)  # a malformed request must not fail the callers it joins
         if self._committer is None:
             self._committer = GroupCommitter(
                 self.store.create_transfers, workers=self._commit_workers
