@@ -17,6 +17,7 @@ from tijarat import __version__
 from tijarat.api import errors, ledger
 from tijarat.api.errors import problem
 from tijarat.bootstrap import Container, build
+from tijarat.logs import configure_logging
 from tijarat.settings import Settings
 
 REQUEST_SECONDS = Histogram(
@@ -32,7 +33,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.container is None:
-            app.state.container = build(Settings())
+            settings = Settings()
+            configure_logging(settings)
+            app.state.container = build(settings)
+        log.info("started", database=app.state.container.engine.dialect.name)
         yield
         if owned:
             app.state.container.close()
