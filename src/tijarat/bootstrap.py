@@ -43,7 +43,9 @@ def create_database_engine(url: str) -> sa.Engine:
             connection.exec_driver_sql("BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout. A connection found broken is
+    # invalidated where it fails, and the ledger retries the batch on a fresh one.
+    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=10)
 
 
 def alembic_config(engine: sa.Engine) -> Config:

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # Group-commit workers per process: batches in flight at once. On PostgreSQL two let
     # one batch evaluate while the other waits on the database; SQLite has one writer.
-    commit_workers: int = Field(default=2, ge=1, le=16)
+    commit_workers: int = Field(default=1, ge=1, le=16)
     request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Bearer token for the operator API (/v1/ledger). A development default only: in
     # production it must be set, or the process refuses to start.

@@ -10,6 +10,7 @@ at once. This is how TigerBeetle's clients batch, and how databases amortise fsy
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -21,6 +22,7 @@ from tijarat.ledger.model import BATCH_MAX, CreateTransferResult, Transfer, Tran
 
 Apply = Callable[[Sequence[Transfer]], list[CreateTransferResult]]
 QUEUE_EVENTS_MAX = 16 * BATCH_MAX  # back-pressure: callers wait when this many events queue
+LINGER_S = 0.000_5  # at most this long for last batch's callers to come back (an fsync is ~0.1 ms)
 
 
 @dataclass(slots=True)
@@ -30,11 +32,24 @@ class _Request:
 
 
 class GroupCommitter:
-    def __init__(self, apply: Apply, *, workers: int = 1, batch_max: int = BATCH_MAX) -> None:
+    def __init__(
+        self,
+        apply: Apply,
+        *,
+        workers: int = 1,
+        batch_max: int = BATCH_MAX,
+        on_worker_start: Callable[[], None] | None = None,
+        on_worker_stop: Callable[[], None] | None = None,
+        linger_s: float = LINGER_S,
+    ) -> None:
         if not 1 <= batch_max <= BATCH_MAX:
             raise ValueError(f"batch_max must be in 1..{BATCH_MAX}")
         self._apply = apply
         self._batch_max = batch_max
+        self._on_worker_start = on_worker_start
+        self._on_worker_stop = on_worker_stop
+        self._linger_s = linger_s
+        self._last_requests = 0
         self._queue: deque[_Request] = deque()
         self._queued_events = 0
         self._condition = threading.Condition()
@@ -80,10 +95,14 @@ class GroupCommitter:
 
     def _take(self) -> list[_Request] | None:
         with self._condition:
-            while not self._queue and not self._stopping:
-                self._condition.wait()
-            if not self._queue:
-                return None
+            while True:
+                while not self._queue and not self._stopping:
+                    self._condition.wait()
+                if not self._queue:
+                    return None  # stopping, and nothing left to do
+                self._linger()
+                if self._queue:  # another worker may have taken everything meanwhile
+                    break
             taken = [self._queue.popleft()]
             count = len(taken[0].transfers)
             # A request whose last transfer leaves a linked chain open is applied alone, so
@@ -96,10 +115,38 @@ class GroupCommitter:
                     taken.append(self._queue.popleft())
                     count += len(nxt.transfers)
             self._queued_events -= count
+            self._last_requests = len(taken)
             self._condition.notify_all()
             return taken
 
+    def _linger(self) -> None:
+        """Wait a little for last batch's callers, like PostgreSQL's commit_delay.
+
+        Callers answered by the last batch are about to come back; waiting (at most
+        linger_s) until as many are queued as it served makes the next commit carry them
+        all, instead of batches alternating between small and large. Called with the lock.
+        """
+        deadline = time.monotonic() + self._linger_s
+        while (
+            len(self._queue) < self._last_requests
+            and self._queued_events < self._batch_max
+            and not self._stopping
+        ):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._condition.wait(remaining)
+
     def _run(self) -> None:
+        if self._on_worker_start is not None:
+            self._on_worker_start()
+        try:
+            self._serve()
+        finally:
+            if self._on_worker_stop is not None:
+                self._on_worker_stop()
+
+    def _serve(self) -> None:
         while True:
             taken = self._take()
             if taken is None:

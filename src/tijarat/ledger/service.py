@@ -10,6 +10,7 @@ Both answer only once the batch is durable.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -40,6 +41,7 @@ class LedgerService:
         self.store = store
         self._commit_workers = commit_workers
         self._committer: GroupCommitter | None = None
+        self._committer_lock = threading.Lock()
 
     # ------------------------------------------------------------------ ledgers
     def create_ledger(self, ledger_id: int, currency: str, name: str) -> bool:
@@ -119,11 +121,22 @@ class LedgerService:
     ) -> Future[list[CreateTransferResult]]:
         _check_batch_size(len(transfers))
         check_shapes(transfers)  # a malformed request must not fail the callers it joins
-        if self._committer is None:
-            self._committer = GroupCommitter(
-                self.store.create_transfers, workers=self._commit_workers
-            )
-        return self._committer.submit(transfers)
+        return self._group_committer().submit(transfers)
+
+    def _group_committer(self) -> GroupCommitter:
+        committer = self._committer
+        if committer is None:
+            with self._committer_lock:  # many first callers at once must share one
+                committer = self._committer
+                if committer is None:
+                    committer = GroupCommitter(
+                        self.store.create_transfers,
+                        workers=self._commit_workers,
+                        on_worker_start=self.store.pin_connection,
+                        on_worker_stop=self.store.unpin_connection,
+                    )
+                    self._committer = committer
+        return committer
 
     def lookup_transfers(self, ids: Sequence[uuid.UUID]) -> list[TransferRecord]:
         _check_batch_size(len(ids))
@@ -165,9 +178,10 @@ class LedgerService:
         return self.store.verify()
 
     def close(self) -> None:
-        if self._committer is not None:
-            self._committer.close()
-            self._committer = None
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.close()
 
 
 def _check_batch_size(count: int) -> None:

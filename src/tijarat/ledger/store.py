@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -191,27 +192,48 @@ class LedgerStore:
             raise ValueError(f"unsupported database: {self.dialect}")
         self._last_timestamp = 0
         self._cursors = 0
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ connections
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
-        """A raw DB-API connection inside one write transaction, committed on success."""
-        raw = self.engine.raw_connection()
+        """A raw DB-API connection inside one write transaction, committed on success.
+
+        A thread that pinned a connection (the group-commit workers) reuses it: no pool
+        checkout per batch. A connection that broke is thrown away, never reused.
+        """
+        pinned = getattr(self._local, "raw", None)
+        raw = pinned if pinned is not None else self.engine.raw_connection()
         try:
             driver: Any = raw.driver_connection
-            if self._postgres:
-                yield driver
-            else:
+            if not self._postgres:
                 driver.execute("BEGIN IMMEDIATE")
-                yield driver
+            yield driver
             if self._postgres:
                 driver.commit()
             else:
                 driver.execute("COMMIT")
-        except BaseException:
-            _rollback(raw.driver_connection, postgres=self._postgres)
+        except BaseException as error:
+            if _disconnected(error):
+                raw.invalidate()
+                if pinned is not None:
+                    self._local.raw = None
+            else:
+                _rollback(raw.driver_connection, postgres=self._postgres)
             raise
         finally:
+            if pinned is None:
+                raw.close()
+
+    def pin_connection(self) -> None:
+        """Keep one pooled connection for this thread's batches (until unpin_connection)."""
+        if getattr(self._local, "raw", None) is None:
+            self._local.raw = self.engine.raw_connection()
+
+    def unpin_connection(self) -> None:
+        raw = getattr(self._local, "raw", None)
+        if raw is not None:
+            self._local.raw = None
             raw.close()
 
     @contextmanager
@@ -437,7 +459,7 @@ class LedgerStore:
                 kind = _transient(error)
                 if kind is None:
                     raise
-                lookup = lookup or kind == "unique"
+                lookup = lookup or kind in ("unique", "disconnect")
             time.sleep(min(0.001 * (2**attempt), 0.05))
         raise DomainError(
             LedgerError.LEDGER_BUSY,
@@ -993,16 +1015,21 @@ _PG_DUE = (
     "SELECT id FROM ledger_pending_transfers WHERE status = 1 AND expires_at > 0 "
     f"AND expires_at <= %s ORDER BY expires_at LIMIT {EXPIRY_SWEEP_MAX}"
 )
+# Both lock statements join on a set of wanted ids (never `id = ANY(...) OR ...`, which
+# keeps PostgreSQL from using the primary key and compares every row with every id).
 _PG_LOCK_PENDINGS = (
-    f"WITH due AS ({_PG_DUE}) SELECT {', '.join(PENDING_COLUMNS)} FROM ledger_pending_transfers "
-    "WHERE id IN (SELECT id FROM due) OR id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
+    f"WITH due AS ({_PG_DUE}), wanted AS (SELECT id FROM due UNION "
+    "SELECT unnest(%s::uuid[])) "
+    f"SELECT {', '.join(PENDING_COLUMNS)} FROM ledger_pending_transfers "
+    "WHERE id IN (SELECT id FROM wanted) ORDER BY id FOR UPDATE"
 )
 _PG_LOCK_ACCOUNTS = (
     f"WITH due AS ({_PG_DUE}), pending AS (SELECT debit_account_id, credit_account_id "
-    "FROM ledger_pending_transfers WHERE id IN (SELECT id FROM due) OR id = ANY(%s::uuid[])) "
-    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts WHERE id = ANY(%s::uuid[]) "
-    "OR id IN (SELECT debit_account_id FROM pending) "
-    "OR id IN (SELECT credit_account_id FROM pending) ORDER BY id FOR UPDATE"
+    "FROM ledger_pending_transfers WHERE id IN (SELECT id FROM due UNION "
+    "SELECT unnest(%s::uuid[]))), wanted AS (SELECT unnest(%s::uuid[]) AS id "
+    "UNION SELECT debit_account_id FROM pending UNION SELECT credit_account_id FROM pending) "
+    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts "
+    "WHERE id IN (SELECT id FROM wanted) ORDER BY id FOR UPDATE"
 )
 
 
@@ -1021,8 +1048,25 @@ def _rollback(conn: Any, *, postgres: bool) -> None:
         conn.execute("ROLLBACK")
 
 
+def _disconnected(error: BaseException) -> bool:
+    """The connection itself broke (server restart, network): it must not be reused."""
+    try:
+        import psycopg  # noqa: PLC0415 - psycopg is optional at import time
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(error, psycopg.OperationalError) and not isinstance(
+        error, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled
+    )
+
+
 def _transient(error: Exception) -> str | None:
-    """'unique', 'conflict' or None: which errors are worth running the batch again for."""
+    """'unique', 'conflict', 'disconnect' or None: errors worth running the batch again for.
+
+    After a disconnect the batch's commit may or may not have landed; it is re-run with its
+    ids looked up, so what landed answers `exists` and nothing is applied twice.
+    """
+    if _disconnected(error):
+        return "disconnect"
     if isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error):
         return "unique"
     if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
