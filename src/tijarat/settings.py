@@ -22,8 +22,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # Group-commit workers per process: batches in flight at once. On PostgreSQL two let
-    # one batch evaluate while the other waits on the database; SQLite has one writer.
+    # Group-commit workers per process. One measured fastest on two cores: more workers
+    # split the same callers into smaller batches (docs/ledger.md). SQLite uses one.
     commit_workers: int = Field(default=1, ge=1, le=16)
     request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Bearer token for the operator API (/v1/ledger). A development default only: in
