@@ -14,6 +14,7 @@ from tijarat.kernel.clock import Clock, SystemClock
 from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
+from tijarat.switch.service import SwitchService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POOL_SIZE = 20
@@ -40,7 +41,9 @@ def create_database_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # Take the write lock up front: a deferred transaction that read first cannot
+            # become a writer once another connection has committed (WAL snapshot rule).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it costs a round trip per checkout. A connection found broken is
@@ -74,6 +77,7 @@ class Container:
     engine: sa.Engine
     clock: Clock
     ledger: LedgerService
+    switch: SwitchService
 
     def close(self) -> None:
         self.ledger.close()
@@ -93,4 +97,5 @@ def build(
     clock = clock or SystemClock()
     workers = settings.commit_workers if engine.dialect.name == "postgresql" else 1
     ledger = LedgerService(LedgerStore(engine, clock), commit_workers=workers)
-    return Container(settings=settings, engine=engine, clock=clock, ledger=ledger)
+    switch = SwitchService(engine, ledger, clock)
+    return Container(settings=settings, engine=engine, clock=clock, ledger=ledger, switch=switch)

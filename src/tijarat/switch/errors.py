@@ -1,0 +1,27 @@
+"""Stable error codes of the switch context."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SwitchError(StrEnum):
+    PARTICIPANT_NOT_FOUND = "switch_participant_not_found"
+    PARTICIPANT_EXISTS = "switch_participant_exists"
+    PARTICIPANT_SUSPENDED = "switch_participant_suspended"
+    PARTICIPANT_INVALID = "switch_participant_invalid"
+    BANK_CODE_TAKEN = "switch_bank_code_taken"
+    SPONSOR_REQUIRED = "switch_sponsor_required"
+    UNAUTHENTICATED = "switch_unauthenticated"
+    INSUFFICIENT_LIQUIDITY = "switch_insufficient_liquidity"
+    AMOUNT_INVALID = "switch_amount_invalid"
+    ALIAS_NOT_FOUND = "switch_alias_not_found"
+    ALIAS_TAKEN = "switch_alias_taken"
+    CNIC_HAS_ALIAS = "switch_cnic_has_alias"
+    IBAN_NOT_OURS = "switch_iban_not_owned_by_participant"
+    NOT_ALIAS_OWNER = "switch_not_alias_owner"
+    LOOKUP_RATE_LIMITED = "switch_lookup_rate_limited"
+    CLAIM_NOT_FOUND = "switch_claim_not_found"
+    CLAIM_NOT_OPEN = "switch_claim_not_open"
+    CLAIM_OPEN = "switch_claim_already_open"
+    CLAIM_SAME_PARTICIPANT = "switch_claim_same_participant"

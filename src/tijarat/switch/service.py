@@ -1,0 +1,685 @@
+"""The switch's use cases: participants, liquidity, and the alias directory with claims."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from tijarat.kernel.clock import NS_PER_S, Clock
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.identifiers import Cnic, Iban, MobileNumber
+from tijarat.kernel.money import Money
+from tijarat.ledger.model import (
+    TRANSFER_SUCCESS,
+    Account,
+    AccountFlags,
+    CreateTransferResult,
+    Transfer,
+)
+from tijarat.ledger.service import LedgerService
+from tijarat.switch import store
+from tijarat.switch.errors import SwitchError
+from tijarat.switch.model import (
+    ACCOUNT_CODE_FUNDING,
+    ACCOUNT_CODE_SETTLEMENT,
+    CLAIM_RESOLUTION_S_DEFAULT,
+    LOOKUPS_PER_MINUTE_DEFAULT,
+    NAME_LENGTH_MAX,
+    PARTICIPANT_CODE_LENGTH_MAX,
+    TRANSFER_CODE_FUND_IN,
+    TRANSFER_CODE_FUND_OUT,
+    Alias,
+    AliasClaim,
+    AliasLookup,
+    AuditEntry,
+    ClaimStatus,
+    Participant,
+    ParticipantCategory,
+    ParticipantStatus,
+)
+
+HUB_LEDGER_DEFAULT = 586  # ledger ids follow ISO 4217 numeric codes: 586 is PKR
+HUB_NAMESPACE = uuid.UUID("2b0d3c55-41f4-4c07-9a55-1f1f8d0a7a11")
+WINDOW_S = 60
+SECRET_BYTES = 32
+
+
+class SwitchService:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        ledger: LedgerService,
+        clock: Clock,
+        *,
+        hub_ledger: int = HUB_LEDGER_DEFAULT,
+        claim_resolution_s: int = CLAIM_RESOLUTION_S_DEFAULT,
+        lookups_per_minute: int = LOOKUPS_PER_MINUTE_DEFAULT,
+    ) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.clock = clock
+        self.hub_ledger = hub_ledger
+        self.claim_resolution_s = claim_resolution_s
+        self.lookups_per_minute = lookups_per_minute
+        self.funding_account_id = uuid.uuid5(HUB_NAMESPACE, f"funding:{hub_ledger}")
+        self._ready = False
+
+    # ------------------------------------------------------------------ set-up
+    def _ensure_hub(self) -> None:
+        """The hub's PKR ledger and its funding account (a mirror of its SBP account)."""
+        if self._ready:
+            return
+        self.ledger.create_ledger(self.hub_ledger, "PKR", "Raast hub (PKR)")
+        result = self.ledger.create_accounts(
+            [Account(self.funding_account_id, self.hub_ledger, ACCOUNT_CODE_FUNDING)]
+        )
+        assert result[0] in ("ok", "exists"), result
+        self._ready = True
+
+    # ------------------------------------------------------------------ participants
+    def register_participant(
+        self,
+        code: str,
+        name: str,
+        category: ParticipantCategory,
+        *,
+        bank_code: str | None = None,
+        sponsor_code: str | None = None,
+    ) -> tuple[Participant, str]:
+        """Admit a participant; returns it and its API secret, shown this once only."""
+        self._ensure_hub()
+        code = code.strip().upper()
+        if not (code.isalnum() and 4 <= len(code) <= PARTICIPANT_CODE_LENGTH_MAX):
+            raise _invalid("code must be 4 to 11 letters or digits (a BIC works)", code=code)
+        if not name.strip() or len(name) > NAME_LENGTH_MAX:
+            raise _invalid("name must be 1 to 140 characters", name=name[:40])
+        if category.holds_accounts:
+            if bank_code is None or not (len(bank_code) == 4 and bank_code.isalpha()):
+                raise _invalid(
+                    "participants holding accounts need the 4-letter bank code of their IBANs",
+                    bank_code=bank_code,
+                )
+            bank_code = bank_code.upper()
+        elif bank_code is not None:
+            raise _invalid("a payment initiation provider holds no accounts: no bank code")
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        participant_id = uuid.uuid4()
+        settlement_id = uuid.uuid5(HUB_NAMESPACE, f"settlement:{participant_id}")
+        now = self.clock.now_ns()
+        with self.engine.connect() as connection:  # validate before anything is written
+            sponsor_id = None
+            if category is ParticipantCategory.INDIRECT:
+                if sponsor_code is None:
+                    raise DomainError(
+                        SwitchError.SPONSOR_REQUIRED,
+                        "an indirect participant settles through a sponsor: name it",
+                        status=422,
+                    )
+                sponsor = self._participant(connection, sponsor_code)
+                if sponsor.category is not ParticipantCategory.DIRECT_SETTLEMENT:
+                    raise _invalid("the sponsor must be a direct settlement participant")
+                sponsor_id = sponsor.id
+            existing = connection.execute(
+                sa.select(
+                    store.participants_table.c.code, store.participants_table.c.bank_code
+                ).where(
+                    (store.participants_table.c.code == code)
+                    | (store.participants_table.c.bank_code == bank_code)
+                )
+            ).first()
+            if existing is not None:
+                if existing.code == code:
+                    raise DomainError(
+                        SwitchError.PARTICIPANT_EXISTS,
+                        f"participant {code} exists",
+                        status=409,
+                        fields={"code": code},
+                    )
+                raise DomainError(
+                    SwitchError.BANK_CODE_TAKEN,
+                    f"bank code {bank_code} belongs to {existing.code}",
+                    status=409,
+                    fields={"bank_code": bank_code},
+                )
+        # The ledger account first, outside our transaction (the ledger commits on its own):
+        # should the insert below then lose a race, an empty account is all that remains.
+        # Prefunded: the settlement position can never go below zero.
+        results = self.ledger.create_accounts(
+            [
+                Account(
+                    settlement_id,
+                    self.hub_ledger,
+                    ACCOUNT_CODE_SETTLEMENT,
+                    AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+                    owner_id=participant_id,
+                )
+            ]
+        )
+        assert results[0] == "ok", results
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    store.participants_table.insert().values(
+                        id=participant_id,
+                        code=code,
+                        name=name.strip(),
+                        category=category.value,
+                        bank_code=bank_code,
+                        sponsor_id=sponsor_id,
+                        status=ParticipantStatus.ACTIVE.value,
+                        settlement_account_id=settlement_id,
+                        credential_sha256=_digest(secret),
+                        created_at=now,
+                    )
+                )
+                participant = self._participant(connection, code)
+        except sa.exc.IntegrityError:  # a concurrent registration took the code or bank code
+            raise DomainError(
+                SwitchError.PARTICIPANT_EXISTS,
+                f"participant {code} or bank code {bank_code} was just registered",
+                status=409,
+            ) from None
+        return participant, secret
+
+    def participants(self) -> Sequence[Participant]:
+        with self.engine.connect() as connection:
+            return store.select_participants(connection)
+
+    def participant(self, code: str) -> Participant:
+        with self.engine.connect() as connection:
+            return self._participant(connection, code)
+
+    def participant_by_bank_code(self, bank_code: str) -> Participant:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.participants_table).where(
+                    store.participants_table.c.bank_code == bank_code.upper()
+                )
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.PARTICIPANT_NOT_FOUND,
+                f"no participant holds IBANs with bank code {bank_code}",
+                status=404,
+                fields={"bank_code": bank_code},
+            )
+        return store.participant_from_row(row)
+
+    def _participant(self, connection: sa.Connection, code: str) -> Participant:
+        row = connection.execute(
+            sa.select(store.participants_table).where(
+                store.participants_table.c.code == code.strip().upper()
+            )
+        ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.PARTICIPANT_NOT_FOUND,
+                f"no participant {code}",
+                status=404,
+                fields={"code": code},
+            )
+        return store.participant_from_row(row)
+
+    def set_status(self, code: str, status: ParticipantStatus) -> Participant:
+        """Suspending stops new payments at once: every payment checks the status first."""
+        with self.engine.begin() as connection:
+            participant = self._participant(connection, code)
+            connection.execute(
+                store.participants_table.update()
+                .where(store.participants_table.c.id == participant.id)
+                .values(status=status.value)
+            )
+            return self._participant(connection, code)
+
+    def authenticate(self, code: str, secret: str) -> Participant:
+        """The participant whose secret this is; one clear error for every failure."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.participants_table).where(
+                    store.participants_table.c.code == code.strip().upper()
+                )
+            ).first()
+        expected = row.credential_sha256 if row is not None else _digest("")
+        if row is None or not hmac.compare_digest(_digest(secret), expected):
+            raise DomainError(
+                SwitchError.UNAUTHENTICATED, "unknown participant or wrong secret", status=401
+            )
+        return store.participant_from_row(row)
+
+    # ------------------------------------------------------------------ liquidity
+    def fund(self, code: str, amount: Money, request_id: uuid.UUID) -> Money:
+        """Funds in from the participant's SBP account: its settlement position grows."""
+        participant = self.participant(code)
+        self._move(request_id, self.funding_account_id, participant, amount, TRANSFER_CODE_FUND_IN)
+        return self.liquidity(code)
+
+    def defund(self, code: str, amount: Money, request_id: uuid.UUID) -> Money:
+        """Funds out to the participant's SBP account; refused beyond what is available."""
+        participant = self.participant(code)
+        self._move(
+            request_id,
+            participant.settlement_account_id,
+            participant,
+            amount,
+            TRANSFER_CODE_FUND_OUT,
+            outgoing=True,
+        )
+        return self.liquidity(code)
+
+    def _move(
+        self,
+        request_id: uuid.UUID,
+        debit: uuid.UUID,
+        participant: Participant,
+        amount: Money,
+        code: int,
+        *,
+        outgoing: bool = False,
+    ) -> None:
+        if amount.currency != "PKR" or amount.amount_minor <= 0:
+            raise DomainError(
+                SwitchError.AMOUNT_INVALID,
+                "liquidity moves in positive PKR amounts",
+                status=422,
+                fields={"amount_minor": amount.amount_minor, "currency": amount.currency},
+            )
+        credit = self.funding_account_id if outgoing else participant.settlement_account_id
+        (result,) = self.ledger.create_transfers(
+            [
+                Transfer(
+                    request_id,
+                    debit,
+                    credit,
+                    amount.amount_minor,
+                    ledger=self.hub_ledger,
+                    code=code,
+                )
+            ]
+        )
+        if result is CreateTransferResult.EXCEEDS_CREDITS:
+            raise DomainError(
+                SwitchError.INSUFFICIENT_LIQUIDITY,
+                "the participant's settlement position does not cover this",
+                status=409,
+                fields={"available_minor": self.liquidity(participant.code).amount_minor},
+            )
+        if result not in TRANSFER_SUCCESS:
+            raise DomainError(
+                SwitchError.AMOUNT_INVALID,
+                f"the ledger refused the movement: {result}",
+                status=409,
+                fields={"result": str(result)},
+            )
+
+    def liquidity(self, code: str) -> Money:
+        """What the participant may still send: posted credits less debits and reservations."""
+        participant = self.participant(code)
+        account = self.ledger.get_account(participant.settlement_account_id)
+        return Money(account.balance.available_credit, "PKR")
+
+    # ------------------------------------------------------------------ aliases
+    def link_alias(self, code: str, number: str, iban: str, cnic: str, account_title: str) -> Alias:
+        """Link a mobile number (the Raast ID) to one of the participant's IBANs."""
+        mobile, account, identity = MobileNumber.parse(number), Iban.parse(iban), Cnic.parse(cnic)
+        title = _title(account_title)
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            participant = self._active_holder(connection, code, account)
+            taken = connection.execute(
+                sa.select(store.aliases_table).where(
+                    (store.aliases_table.c.number == mobile.e164)
+                    | (store.aliases_table.c.cnic == identity.digits)
+                )
+            ).first()
+            if taken is not None:
+                if taken.number == mobile.e164:
+                    raise DomainError(
+                        SwitchError.ALIAS_TAKEN,
+                        "this number is already a Raast ID; move it with a claim",
+                        status=409,
+                        fields={"number": mobile.e164},
+                    )
+                raise DomainError(
+                    SwitchError.CNIC_HAS_ALIAS,
+                    "this CNIC already has a Raast ID (one per CNIC)",
+                    status=409,
+                )
+            try:
+                connection.execute(
+                    store.aliases_table.insert().values(
+                        number=mobile.e164,
+                        iban=account.compact,
+                        participant_id=participant.id,
+                        cnic=identity.digits,
+                        account_title=title,
+                        linked_at=now,
+                    )
+                )
+            except sa.exc.IntegrityError:  # a concurrent link won the race
+                raise DomainError(
+                    SwitchError.ALIAS_TAKEN, "this number or CNIC was just linked", status=409
+                ) from None
+            store.insert_audit(
+                connection, mobile.e164, "linked", now, participant_id=participant.id
+            )
+        return self.alias(mobile.e164)
+
+    def alias(self, number: str) -> Alias:
+        mobile = MobileNumber.parse(number)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.aliases_table).where(store.aliases_table.c.number == mobile.e164)
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.ALIAS_NOT_FOUND,
+                "this number is not a Raast ID",
+                status=404,
+                fields={"number": mobile.e164},
+            )
+        return store.alias_from_row(row)
+
+    def lookup_alias(self, code: str, number: str) -> AliasLookup:
+        """Resolve a Raast ID for a payment: holder and masked title; rate-limited."""
+        mobile = MobileNumber.parse(number)
+        now = self.clock.now_ns()
+        window = now // (WINDOW_S * NS_PER_S) * (WINDOW_S * NS_PER_S)
+        with self.engine.begin() as connection:
+            asker = self._participant(connection, code)
+            if not asker.active:
+                raise _suspended(asker)
+            count = store.count_lookup(connection, asker.id, window)
+        # The count is committed even when the lookup then fails: misses are what an
+        # enumeration attempt produces, so they must use up the allowance too.
+        if count > self.lookups_per_minute:
+            raise DomainError(
+                SwitchError.LOOKUP_RATE_LIMITED,
+                f"at most {self.lookups_per_minute} alias lookups a minute per participant",
+                status=429,
+                fields={"retry_after_s": WINDOW_S - (now - window) // NS_PER_S},
+            )
+        alias = self.alias(mobile.e164)
+        with self.engine.connect() as connection:
+            holder = connection.execute(
+                sa.select(store.participants_table).where(
+                    store.participants_table.c.id == alias.participant_id
+                )
+            ).one()
+        return AliasLookup(
+            number=mobile.e164,
+            participant_code=holder.code,
+            participant_name=holder.name,
+            masked_title=alias.masked_title,
+            iban=alias.iban.compact if holder.id == asker.id else None,
+        )
+
+    def unlink_alias(self, code: str, number: str) -> None:
+        mobile = MobileNumber.parse(number)
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            participant = self._participant(connection, code)
+            alias = self._owned_alias(connection, participant, mobile)
+            connection.execute(
+                store.aliases_table.delete().where(
+                    store.aliases_table.c.number == alias.number.e164
+                )
+            )
+            store.insert_audit(
+                connection, mobile.e164, "unlinked", now, participant_id=participant.id
+            )
+            self._close_open_claims(connection, mobile.e164, now, "alias unlinked by its holder")
+
+    # ------------------------------------------------------------------ claims
+    def open_claim(self, code: str, number: str, iban: str, account_title: str) -> AliasClaim:
+        """A new institution claims a Raast ID held elsewhere, for its customer's IBAN."""
+        mobile, account = MobileNumber.parse(number), Iban.parse(iban)
+        title = _title(account_title)
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            claimant = self._active_holder(connection, code, account)
+            row = connection.execute(
+                sa.select(store.aliases_table).where(store.aliases_table.c.number == mobile.e164)
+            ).first()
+            if row is None:
+                raise DomainError(
+                    SwitchError.ALIAS_NOT_FOUND,
+                    "nothing to claim: link the number instead",
+                    status=404,
+                    fields={"number": mobile.e164},
+                )
+            alias = store.alias_from_row(row)
+            if alias.participant_id == claimant.id:
+                raise DomainError(
+                    SwitchError.CLAIM_SAME_PARTICIPANT,
+                    "the number is already held by this participant",
+                    status=409,
+                )
+            if self._open_claim_for(connection, mobile.e164) is not None:
+                raise DomainError(
+                    SwitchError.CLAIM_OPEN, "a claim for this number is already open", status=409
+                )
+            claim_id = uuid.uuid4()
+            connection.execute(
+                store.claims_table.insert().values(
+                    id=claim_id,
+                    number=mobile.e164,
+                    claimant_id=claimant.id,
+                    donor_id=alias.participant_id,
+                    iban=account.compact,
+                    account_title=title,
+                    status=ClaimStatus.OPEN.value,
+                    created_at=now,
+                    resolve_after=now + self.claim_resolution_s * NS_PER_S,
+                    resolved_at=None,
+                )
+            )
+            store.insert_audit(
+                connection,
+                mobile.e164,
+                "claim_opened",
+                now,
+                participant_id=claimant.id,
+                claim_id=claim_id,
+            )
+        return self.claim(claim_id)
+
+    def claim(self, claim_id: uuid.UUID) -> AliasClaim:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.claims_table).where(store.claims_table.c.id == claim_id)
+            ).first()
+        if row is None:
+            raise DomainError(SwitchError.CLAIM_NOT_FOUND, f"no claim {claim_id}", status=404)
+        return store.claim_from_row(row)
+
+    def confirm_claim(self, donor_code: str, claim_id: uuid.UUID) -> Alias:
+        """The customer confirmed at the donor: the alias moves to the claimant now."""
+        with self.engine.begin() as connection:
+            donor = self._participant(connection, donor_code)
+            claim = self._open(connection, claim_id, donor.id, "donor_id")
+            self._complete(connection, claim, self.clock.now_ns(), "confirmed at the donor")
+        return self.alias(claim.number.e164)
+
+    def reject_claim(self, donor_code: str, claim_id: uuid.UUID) -> AliasClaim:
+        """The customer refused at the donor: the alias stays where it is."""
+        return self._finish(donor_code, claim_id, "donor_id", ClaimStatus.REJECTED)
+
+    def cancel_claim(self, claimant_code: str, claim_id: uuid.UUID) -> AliasClaim:
+        return self._finish(claimant_code, claim_id, "claimant_id", ClaimStatus.CANCELLED)
+
+    def complete_due_claims(self) -> int:
+        """Complete every open claim whose resolution period has passed (the clock decides)."""
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                sa.select(store.claims_table).where(
+                    (store.claims_table.c.status == ClaimStatus.OPEN.value)
+                    & (store.claims_table.c.resolve_after <= now)
+                )
+            ).all()
+            for row in rows:
+                self._complete(
+                    connection, store.claim_from_row(row), now, "resolution period passed"
+                )
+        return len(rows)
+
+    def audit(self, number: str) -> Sequence[AuditEntry]:
+        mobile = MobileNumber.parse(number)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(store.audit_table)
+                .where(store.audit_table.c.number == mobile.e164)
+                .order_by(store.audit_table.c.seq)
+            ).all()
+        return [store.audit_from_row(row) for row in rows]
+
+    # ------------------------------------------------------------------ helpers
+    def _active_holder(self, connection: sa.Connection, code: str, iban: Iban) -> Participant:
+        participant = self._participant(connection, code)
+        if not participant.active:
+            raise _suspended(participant)
+        if participant.bank_code != iban.bank_code:
+            raise DomainError(
+                SwitchError.IBAN_NOT_OURS,
+                f"IBAN bank code {iban.bank_code} is not {participant.code}'s",
+                status=422,
+                fields={
+                    "iban_bank_code": iban.bank_code,
+                    "participant_bank_code": participant.bank_code,
+                },
+            )
+        return participant
+
+    def _owned_alias(
+        self, connection: sa.Connection, participant: Participant, mobile: MobileNumber
+    ) -> Alias:
+        row = connection.execute(
+            sa.select(store.aliases_table).where(store.aliases_table.c.number == mobile.e164)
+        ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.ALIAS_NOT_FOUND, "this number is not a Raast ID", status=404
+            )
+        alias = store.alias_from_row(row)
+        if alias.participant_id != participant.id:
+            raise DomainError(
+                SwitchError.NOT_ALIAS_OWNER, "only the holding participant may do this", status=403
+            )
+        return alias
+
+    def _open_claim_for(self, connection: sa.Connection, number: str) -> AliasClaim | None:
+        row = connection.execute(
+            sa.select(store.claims_table).where(
+                (store.claims_table.c.number == number)
+                & (store.claims_table.c.status == ClaimStatus.OPEN.value)
+            )
+        ).first()
+        return None if row is None else store.claim_from_row(row)
+
+    def _open(
+        self, connection: sa.Connection, claim_id: uuid.UUID, participant_id: uuid.UUID, side: str
+    ) -> AliasClaim:
+        row = connection.execute(
+            sa.select(store.claims_table).where(store.claims_table.c.id == claim_id)
+        ).first()
+        if row is None or getattr(row, side) != participant_id:
+            raise DomainError(SwitchError.CLAIM_NOT_FOUND, f"no claim {claim_id}", status=404)
+        claim = store.claim_from_row(row)
+        if claim.status is not ClaimStatus.OPEN:
+            raise DomainError(
+                SwitchError.CLAIM_NOT_OPEN,
+                f"the claim is {claim.status.value}",
+                status=409,
+                fields={"status": claim.status.value},
+            )
+        return claim
+
+    def _finish(self, code: str, claim_id: uuid.UUID, side: str, status: ClaimStatus) -> AliasClaim:
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            participant = self._participant(connection, code)
+            claim = self._open(connection, claim_id, participant.id, side)
+            connection.execute(
+                store.claims_table.update()
+                .where(store.claims_table.c.id == claim.id)
+                .values(status=status.value, resolved_at=now)
+            )
+            store.insert_audit(
+                connection,
+                claim.number.e164,
+                f"claim_{status.value}",
+                now,
+                participant_id=participant.id,
+                claim_id=claim.id,
+            )
+        return self.claim(claim_id)
+
+    def _complete(self, connection: sa.Connection, claim: AliasClaim, now: int, why: str) -> None:
+        connection.execute(
+            store.aliases_table.update()
+            .where(store.aliases_table.c.number == claim.number.e164)
+            .values(
+                participant_id=claim.claimant_id,
+                iban=claim.iban.compact,
+                account_title=claim.account_title,
+                linked_at=now,
+            )
+        )
+        connection.execute(
+            store.claims_table.update()
+            .where(store.claims_table.c.id == claim.id)
+            .values(status=ClaimStatus.COMPLETED.value, resolved_at=now)
+        )
+        store.insert_audit(
+            connection,
+            claim.number.e164,
+            "claim_completed",
+            now,
+            participant_id=claim.claimant_id,
+            claim_id=claim.id,
+            detail=why,
+        )
+
+    def _close_open_claims(
+        self, connection: sa.Connection, number: str, now: int, why: str
+    ) -> None:
+        claim = self._open_claim_for(connection, number)
+        if claim is not None:
+            connection.execute(
+                store.claims_table.update()
+                .where(store.claims_table.c.id == claim.id)
+                .values(status=ClaimStatus.CANCELLED.value, resolved_at=now)
+            )
+            store.insert_audit(
+                connection, number, "claim_cancelled", now, claim_id=claim.id, detail=why
+            )
+
+
+def _digest(secret: str) -> str:
+    # API secrets are 256 random bits, not passwords: a plain SHA-256 is the right hash.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _title(account_title: str) -> str:
+    title = " ".join(account_title.split())
+    if not title or len(title) > NAME_LENGTH_MAX:
+        raise _invalid("the account title must be 1 to 140 characters")
+    return title
+
+
+def _invalid(message: str, **fields: object) -> DomainError:
+    return DomainError(SwitchError.PARTICIPANT_INVALID, message, status=422, fields=dict(fields))
+
+
+def _suspended(participant: Participant) -> DomainError:
+    return DomainError(
+        SwitchError.PARTICIPANT_SUSPENDED,
+        f"participant {participant.code} is suspended",
+        status=403,
+        fields={"code": participant.code},
+    )
