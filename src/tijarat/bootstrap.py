@@ -14,6 +14,7 @@ from tijarat.kernel.clock import Clock, SystemClock
 from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
+from tijarat.switch.payments import Payments
 from tijarat.switch.service import SwitchService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -78,6 +79,7 @@ class Container:
     clock: Clock
     ledger: LedgerService
     switch: SwitchService
+    payments: Payments
 
     def close(self) -> None:
         self.ledger.close()
@@ -98,4 +100,12 @@ def build(
     workers = settings.commit_workers if engine.dialect.name == "postgresql" else 1
     ledger = LedgerService(LedgerStore(engine, clock), commit_workers=workers)
     switch = SwitchService(engine, ledger, clock)
-    return Container(settings=settings, engine=engine, clock=clock, ledger=ledger, switch=switch)
+    payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
+    return Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        ledger=ledger,
+        switch=switch,
+        payments=payments,
+    )

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # split the same callers into smaller batches (docs/ledger.md). SQLite uses one.
     commit_workers: int = Field(default=1, ge=1, le=16)
     request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # The switch: how long a payee participant has to accept a credit advice (Raast: 20 s).
+    payee_timeout_s: int = Field(default=20, ge=1, le=3_600)
     # Bearer token for the operator API (/v1/ledger). A development default only: in
     # production it must be set, or the process refuses to start.
     operator_token: str | None = None

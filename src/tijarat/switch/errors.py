@@ -25,3 +25,5 @@ class SwitchError(StrEnum):
     CLAIM_NOT_OPEN = "switch_claim_not_open"
     CLAIM_OPEN = "switch_claim_already_open"
     CLAIM_SAME_PARTICIPANT = "switch_claim_same_participant"
+    PAYMENT_NOT_FOUND = "switch_payment_not_found"
+    RETURN_INVALID = "switch_return_invalid"

@@ -115,3 +115,84 @@ class AuditEntry:
     claim_id: uuid.UUID | None
     at: int
     detail: str
+
+
+# ---------------------------------------------------------------------------- payments
+PAYEE_TIMEOUT_S_DEFAULT = 20  # Raast: credit the customer within 20 s of the credit advice
+TRANSFER_CODE_CREDIT_TRANSFER = 1_201
+TRANSFER_CODE_RETURN = 1_202
+MAX35 = 35  # ISO 20022 Max35Text: MsgId, EndToEndId, TxId
+
+
+class ReasonCode(StrEnum):
+    """ISO 20022 external status reason codes the hub uses (ExternalStatusReason1Code)."""
+
+    AC01 = "AC01"  # incorrect account number
+    AC03 = "AC03"  # invalid creditor account number (unknown alias or IBAN)
+    AC04 = "AC04"  # closed account
+    AC06 = "AC06"  # blocked account
+    AG01 = "AG01"  # transaction forbidden (participant suspended)
+    AM02 = "AM02"  # amount not allowed (limits, caps)
+    AM04 = "AM04"  # insufficient funds (payer participant's liquidity)
+    AM05 = "AM05"  # duplication
+    DUPL = "DUPL"  # duplicate payment: same ids, different content
+    BE01 = "BE01"  # inconsistent with end customer
+    RR04 = "RR04"  # regulatory reason (sandbox caps)
+    AB05 = "AB05"  # timeout at the creditor agent
+    AB06 = "AB06"  # timeout at the instructed agent
+    FF01 = "FF01"  # invalid format
+    CUST = "CUST"  # requested by the customer
+    MD06 = "MD06"  # refund requested by the end customer
+    FOCR = "FOCR"  # following a cancellation request
+
+
+class PaymentStatus(StrEnum):
+    """ISO 20022 transaction status: PDNG while the payee decides, then ACSC or RJCT."""
+
+    PENDING = "PDNG"
+    SETTLED = "ACSC"
+    REJECTED = "RJCT"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTransfer:
+    """What a payer participant asks the hub to do (the content of one pacs.008 transaction).
+
+    The creditor is a Raast ID (`creditor_alias`) or an IBAN, exactly one of them.
+    """
+
+    msg_id: str
+    end_to_end_id: str
+    tx_id: str
+    uetr: uuid.UUID
+    amount_minor: int
+    currency: str
+    debtor_name: str
+    debtor_iban: str
+    creditor_alias: str | None = None
+    creditor_iban: str | None = None
+    creditor_name: str | None = None
+    remittance_information: str | None = None
+    purpose: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: uuid.UUID  # also the id of its pending ledger transfer
+    payer_id: uuid.UUID
+    payee_id: uuid.UUID | None  # unknown when the creditor could not be resolved
+    request: CreditTransfer
+    creditor_iban: str | None
+    status: PaymentStatus
+    reason: ReasonCode | None
+    created_at: int
+    resolved_at: int | None
+    returned_minor: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeDecision:
+    """A payee participant's answer to a credit advice; None from a transport = no answer."""
+
+    accept: bool
+    reason: ReasonCode | None = None

@@ -191,3 +191,42 @@ def select_participants(connection: sa.Connection) -> Sequence[Participant]:
         sa.select(participants_table).order_by(participants_table.c.code)
     ).all()
     return [participant_from_row(row) for row in rows]
+
+
+payments_table = sa.Table(
+    "switch_payments",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),  # also the id of the pending ledger transfer
+    sa.Column("payer_id", sa.Uuid, nullable=False),
+    sa.Column("payee_id", sa.Uuid, nullable=True),
+    sa.Column("msg_id", sa.String(35), nullable=False),
+    sa.Column("end_to_end_id", sa.String(35), nullable=False),
+    sa.Column("tx_id", sa.String(35), nullable=False),
+    sa.Column("uetr", sa.Uuid, nullable=False, unique=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("debtor_name", sa.String(140), nullable=False),
+    sa.Column("debtor_iban", sa.String(34), nullable=False),
+    sa.Column("creditor_alias", sa.String(16), nullable=True),
+    sa.Column("creditor_iban", sa.String(34), nullable=True),
+    sa.Column("creditor_name", sa.String(140), nullable=True),
+    sa.Column("remittance_information", sa.String(140), nullable=True),
+    sa.Column("purpose", sa.String(35), nullable=True),
+    sa.Column("resolved_iban", sa.String(34), nullable=True),
+    sa.Column("status", sa.String(4), nullable=False),
+    sa.Column("reason", sa.String(4), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("resolved_at", sa.BigInteger, nullable=True),
+    sa.Column("returned_minor", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("payer_id", "end_to_end_id", name="ux_switch_payments_e2e"),
+)
+
+returns_table = sa.Table(
+    "switch_returns",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),  # the client's return id = ledger transfer id
+    sa.Column("payment_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(4), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,499 @@
+"""Credit transfers through the hub: validate, reserve, deliver, settle or reject; returns.
+
+The payer participant's settlement funds are reserved as a pending ledger transfer whose
+timeout is the payee's time to answer (Raast's 20-second crediting rule), so a payee that
+never answers cannot hold funds: the ledger's own expiry voids the reservation, and the sweep
+reports the payment rejected with AB05. Accept posts the reservation (ACSC); reject voids it
+(RJCT with the payee's reason). Every refusal is an ISO 20022 reason code on a stored payment,
+so a status request (pacs.028) can always answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import structlog
+
+from tijarat.kernel.clock import NS_PER_S
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.identifiers import Iban, MobileNumber
+from tijarat.ledger.model import CreateTransferResult, PendingStatus, Transfer, TransferFlags
+from tijarat.switch import store
+from tijarat.switch.errors import SwitchError
+from tijarat.switch.model import (
+    MAX35,
+    NAME_LENGTH_MAX,
+    PAYEE_TIMEOUT_S_DEFAULT,
+    TRANSFER_CODE_CREDIT_TRANSFER,
+    TRANSFER_CODE_RETURN,
+    CreditTransfer,
+    Participant,
+    PayeeDecision,
+    Payment,
+    PaymentStatus,
+    ReasonCode,
+)
+from tijarat.switch.service import HUB_NAMESPACE, SwitchService
+
+R = CreateTransferResult
+log = structlog.get_logger("tijarat.switch")
+
+# How a credit advice reaches a payee participant. The in-process transport calls the
+# participant's handler; None means no answer (yet): the timeout decides.
+PayeeHandler = Callable[[Payment], PayeeDecision | None]
+
+
+class PaymentPolicy(Protocol):
+    """Participant limits and sandbox caps, consulted before funds are reserved.
+
+    The switch owns this interface; the sandbox context implements it (the switch never
+    imports the sandbox). Answer a reason code to refuse (AM02 for a limit, RR04 for a
+    regulatory cap) or None to let the payment through.
+    """
+
+    def check(
+        self, payer: Participant, payee: Participant, request: CreditTransfer
+    ) -> ReasonCode | None: ...
+
+
+class AllowAll:
+    """The policy when no limits or caps are configured."""
+
+    def check(
+        self,
+        payer: Participant,  # noqa: ARG002 - the interface's signature
+        payee: Participant,  # noqa: ARG002
+        request: CreditTransfer,  # noqa: ARG002
+    ) -> ReasonCode | None:
+        return None
+
+
+class Payments:
+    def __init__(
+        self,
+        directory: SwitchService,
+        *,
+        policy: PaymentPolicy | None = None,
+        payee_timeout_s: int = PAYEE_TIMEOUT_S_DEFAULT,
+    ) -> None:
+        self.directory = directory
+        self.engine = directory.engine
+        self.ledger = directory.ledger
+        self.clock = directory.clock
+        self.policy: PaymentPolicy = policy or AllowAll()
+        self.payee_timeout_s = payee_timeout_s
+        self._handlers: dict[str, PayeeHandler] = {}
+
+    def connect(self, code: str, handler: PayeeHandler) -> None:
+        """In-process transport: credit advices for `code` go to `handler`."""
+        self._handlers[code.upper()] = handler
+
+    # ------------------------------------------------------------------ submit
+    def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
+        """One credit transfer from a payer participant; answers once it is decided or pending.
+
+        The same request sent again (same UETR or end-to-end id, same content) answers the
+        stored payment and moves nothing; the same ids with other content are rejected DUPL.
+        """
+        payer = self.directory.participant(payer_code)
+        if not payer.active:
+            raise DomainError(
+                SwitchError.PARTICIPANT_SUSPENDED,
+                f"participant {payer.code} is suspended: no new payments",
+                status=403,
+            )
+        duplicate = self._find_duplicate(payer, request)
+        if duplicate is not None:
+            if duplicate.payer_id == payer.id and duplicate.request == request:
+                return duplicate
+            return self._transient_rejection(payer, request, ReasonCode.DUPL)
+        payee, creditor_iban, reason = self._route(payer, request)
+        payment_id = uuid.uuid4()
+        try:
+            self._insert(payment_id, payer, payee, request, creditor_iban, reason)
+        except sa.exc.IntegrityError:  # the same ids arrived concurrently
+            again = self._find_duplicate(payer, request)
+            if again is not None and again.request == request and again.payer_id == payer.id:
+                return again
+            return self._transient_rejection(payer, request, ReasonCode.DUPL)
+        if reason is not None:
+            return self.payment(payment_id)
+        assert payee is not None
+        (result,) = self.ledger.create_transfers(
+            [
+                Transfer(
+                    payment_id,
+                    payer.settlement_account_id,
+                    payee.settlement_account_id,
+                    request.amount_minor,
+                    user_data_128=request.uetr,
+                    timeout=self.payee_timeout_s,
+                    ledger=self.directory.hub_ledger,
+                    code=TRANSFER_CODE_CREDIT_TRANSFER,
+                    flags=TransferFlags.PENDING,
+                )
+            ]
+        )
+        if result not in (R.OK, R.EXISTS):
+            refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
+            return self._resolve(payment_id, PaymentStatus.REJECTED, refusal)
+        return self._deliver(self.payment(payment_id), payee)
+
+    def _deliver(self, payment: Payment, payee: Participant) -> Payment:
+        handler = self._handlers.get(payee.code)
+        if handler is None:
+            return payment  # no in-process handler: the payee answers through the API
+        try:
+            decision = handler(payment)
+        except Exception:  # a payee's failure is a non-answer, never the payer's problem
+            log.exception("payee handler failed", payee=payee.code, payment=str(payment.id))
+            decision = None
+        if decision is None:
+            return payment
+        return self.answer(payee.code, payment.id, decision)
+
+    # ------------------------------------------------------------------ payee answers
+    def answer(self, payee_code: str, payment_id: uuid.UUID, decision: PayeeDecision) -> Payment:
+        """The payee accepts (funds post: ACSC) or rejects (funds return: RJCT)."""
+        payee = self.directory.participant(payee_code)
+        payment = self.payment(payment_id)
+        if payment.payee_id != payee.id:
+            raise DomainError(
+                SwitchError.PAYMENT_NOT_FOUND,
+                f"no payment {payment_id} for {payee.code}",
+                status=404,
+            )
+        if payment.status is not PaymentStatus.PENDING:
+            return payment  # answered already (or timed out): the first decision stands
+        flag = (
+            TransferFlags.POST_PENDING_TRANSFER
+            if decision.accept
+            else TransferFlags.VOID_PENDING_TRANSFER
+        )
+        kind = "post" if decision.accept else "void"
+        (result,) = self.ledger.create_transfers(
+            [
+                Transfer(
+                    uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment_id}"),
+                    pending_id=payment_id,
+                    flags=flag,
+                )
+            ]
+        )
+        if result in (R.OK, R.EXISTS):
+            if decision.accept:
+                return self._resolve(payment_id, PaymentStatus.SETTLED, None)
+            return self._resolve(
+                payment_id, PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01
+            )
+        if result is R.PENDING_TRANSFER_EXPIRED:
+            return self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB05)
+        raise AssertionError(f"unexpected ledger result {result} answering {payment_id}")
+
+    def sweep_timeouts(self) -> int:
+        """Reject (AB05) every pending payment whose payee did not answer in time.
+
+        Also finishes payments a crash left between their row and their reservation (AB06):
+        what the API acknowledged is never left undecided.
+        """
+        self.ledger.expire_due()
+        deadline = self.clock.now_ns() - self.payee_timeout_s * NS_PER_S
+        with self.engine.connect() as connection:
+            ids = [
+                row.id
+                for row in connection.execute(
+                    sa.select(store.payments_table.c.id).where(
+                        (store.payments_table.c.status == PaymentStatus.PENDING.value)
+                        & (store.payments_table.c.created_at <= deadline)
+                    )
+                )
+            ]
+        states = {p.id: p for p in self.ledger.lookup_pending(ids)} if ids else {}
+        swept = 0
+        for payment_id in ids:
+            state = states.get(payment_id)
+            if state is None:
+                self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB06)
+            elif state.status is PendingStatus.EXPIRED:
+                self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB05)
+            else:
+                continue
+            swept += 1
+        return swept
+
+    # ------------------------------------------------------------------ returns (pacs.004)
+    def return_payment(
+        self,
+        payee_code: str,
+        payment_id: uuid.UUID,
+        amount_minor: int,
+        reason: ReasonCode,
+        return_id: uuid.UUID,
+    ) -> Payment:
+        """Send back all or part of a settled payment (pacs.004), e.g. a customer refund."""
+        payee = self.directory.participant(payee_code)
+        payment = self.payment(payment_id)
+        if payment.payee_id != payee.id:
+            raise DomainError(
+                SwitchError.PAYMENT_NOT_FOUND,
+                f"no payment {payment_id} for {payee.code}",
+                status=404,
+            )
+        with self.engine.connect() as connection:
+            done = connection.execute(
+                sa.select(store.returns_table).where(store.returns_table.c.id == return_id)
+            ).first()
+        if done is not None:
+            if done.payment_id == payment_id and done.amount_minor == amount_minor:
+                return payment  # a retry: already returned
+            raise DomainError(
+                SwitchError.RETURN_INVALID, "this return id was used for another return", status=409
+            )
+        if payment.status is not PaymentStatus.SETTLED:
+            raise DomainError(
+                SwitchError.RETURN_INVALID, "only a settled payment can be returned", status=409
+            )
+        if reason not in (ReasonCode.CUST, ReasonCode.MD06, ReasonCode.FOCR, ReasonCode.AC04):
+            raise DomainError(
+                SwitchError.RETURN_INVALID, f"{reason} is not a return reason", status=422
+            )
+        remaining = payment.request.amount_minor - payment.returned_minor
+        if not 0 < amount_minor <= remaining:
+            raise DomainError(
+                SwitchError.RETURN_INVALID,
+                f"a return is 1 to {remaining} (what has not been returned yet)",
+                status=422,
+                fields={"remaining_minor": remaining},
+            )
+        payer = self._participant_by_id(payment.payer_id)
+        (result,) = self.ledger.create_transfers(
+            [
+                Transfer(
+                    return_id,
+                    payee.settlement_account_id,
+                    payer.settlement_account_id,
+                    amount_minor,
+                    user_data_128=payment.request.uetr,
+                    ledger=self.directory.hub_ledger,
+                    code=TRANSFER_CODE_RETURN,
+                )
+            ]
+        )
+        if result is R.EXCEEDS_CREDITS:
+            raise DomainError(
+                SwitchError.INSUFFICIENT_LIQUIDITY,
+                "the payee's settlement position does not cover the return",
+                status=409,
+            )
+        if result not in (R.OK, R.EXISTS):
+            raise AssertionError(f"unexpected ledger result {result} for return {return_id}")
+        now = self.clock.now_ns()
+        with self.engine.begin() as connection:
+            connection.execute(
+                store.returns_table.insert().values(
+                    id=return_id,
+                    payment_id=payment_id,
+                    amount_minor=amount_minor,
+                    reason=reason.value,
+                    created_at=now,
+                )
+            )
+            connection.execute(
+                store.payments_table.update()
+                .where(store.payments_table.c.id == payment_id)
+                .values(returned_minor=store.payments_table.c.returned_minor + amount_minor)
+            )
+        return self.payment(payment_id)
+
+    # ------------------------------------------------------------------ queries
+    def payment(self, payment_id: uuid.UUID) -> Payment:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.payments_table).where(store.payments_table.c.id == payment_id)
+            ).first()
+        if row is None:
+            raise DomainError(SwitchError.PAYMENT_NOT_FOUND, f"no payment {payment_id}", status=404)
+        return _payment(row)
+
+    def status(self, participant_code: str, end_to_end_id: str) -> Payment:
+        """A payer's payment by its end-to-end id (what a pacs.028 status request names)."""
+        participant = self.directory.participant(participant_code)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.payments_table).where(
+                    (store.payments_table.c.payer_id == participant.id)
+                    & (store.payments_table.c.end_to_end_id == end_to_end_id)
+                )
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.PAYMENT_NOT_FOUND, f"no payment {end_to_end_id}", status=404
+            )
+        return _payment(row)
+
+    # ------------------------------------------------------------------ helpers
+    def _route(
+        self, payer: Participant, request: CreditTransfer
+    ) -> tuple[Participant | None, str | None, ReasonCode | None]:
+        """(payee, creditor IBAN, refusal): the first failing rule gives the reason."""
+        if not _well_formed(request):
+            return None, None, ReasonCode.FF01
+        if request.currency != "PKR" or not 0 < request.amount_minor < (1 << 63):
+            return None, None, ReasonCode.AM02
+        try:
+            debtor = Iban.parse(request.debtor_iban)
+        except DomainError:
+            return None, None, ReasonCode.FF01
+        if debtor.bank_code != payer.bank_code and payer.bank_code is not None:
+            return None, None, ReasonCode.BE01  # the debtor is not this participant's customer
+        try:
+            if request.creditor_alias is not None:
+                alias = self.directory.alias(MobileNumber.parse(request.creditor_alias).e164)
+                payee = self._participant_by_id(alias.participant_id)
+                creditor = alias.iban.compact
+            else:
+                assert request.creditor_iban is not None
+                iban = Iban.parse(request.creditor_iban)
+                payee = self.directory.participant_by_bank_code(iban.bank_code)
+                creditor = iban.compact
+        except DomainError as error:
+            malformed = error.code in ("invalid_iban", "invalid_mobile_number")
+            return None, None, ReasonCode.FF01 if malformed else ReasonCode.AC03
+        if not payee.active:
+            return payee, creditor, ReasonCode.AG01
+        return payee, creditor, self.policy.check(payer, payee, request)
+
+    def _find_duplicate(self, payer: Participant, request: CreditTransfer) -> Payment | None:
+        table = store.payments_table
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table).where(
+                    (table.c.uetr == request.uetr)
+                    | (
+                        (table.c.payer_id == payer.id)
+                        & (table.c.end_to_end_id == request.end_to_end_id)
+                    )
+                )
+            ).first()
+        return None if row is None else _payment(row)
+
+    def _insert(  # noqa: PLR0917 - one call site, every argument a column
+        self,
+        payment_id: uuid.UUID,
+        payer: Participant,
+        payee: Participant | None,
+        request: CreditTransfer,
+        creditor_iban: str | None,
+        reason: ReasonCode | None,
+    ) -> None:
+        now = self.clock.now_ns()
+        status = PaymentStatus.PENDING if reason is None else PaymentStatus.REJECTED
+        with self.engine.begin() as connection:
+            connection.execute(
+                store.payments_table.insert().values(
+                    id=payment_id,
+                    payer_id=payer.id,
+                    payee_id=payee.id if payee else None,
+                    msg_id=request.msg_id[:MAX35],
+                    end_to_end_id=request.end_to_end_id[:MAX35],
+                    tx_id=request.tx_id[:MAX35],
+                    uetr=request.uetr,
+                    amount_minor=request.amount_minor,
+                    currency=request.currency[:3],
+                    debtor_name=request.debtor_name[:NAME_LENGTH_MAX],
+                    debtor_iban=request.debtor_iban[:34],
+                    creditor_alias=request.creditor_alias,
+                    creditor_iban=request.creditor_iban,
+                    creditor_name=request.creditor_name,
+                    remittance_information=request.remittance_information,
+                    purpose=request.purpose,
+                    resolved_iban=creditor_iban,
+                    status=status.value,
+                    reason=reason.value if reason else None,
+                    created_at=now,
+                    resolved_at=now if reason else None,
+                    returned_minor=0,
+                )
+            )
+
+    def _resolve(
+        self, payment_id: uuid.UUID, status: PaymentStatus, reason: ReasonCode | None
+    ) -> Payment:
+        with self.engine.begin() as connection:
+            connection.execute(
+                store.payments_table.update()
+                .where(
+                    (store.payments_table.c.id == payment_id)
+                    & (store.payments_table.c.status == PaymentStatus.PENDING.value)
+                )
+                .values(
+                    status=status.value,
+                    reason=reason.value if reason else None,
+                    resolved_at=self.clock.now_ns(),
+                )
+            )
+        return self.payment(payment_id)
+
+    def _transient_rejection(
+        self, payer: Participant, request: CreditTransfer, reason: ReasonCode
+    ) -> Payment:
+        """A refusal that cannot be stored: its ids belong to another payment already."""
+        now = self.clock.now_ns()
+        return Payment(
+            uuid.uuid4(), payer.id, None, request, None, PaymentStatus.REJECTED, reason, now, now
+        )
+
+    def _participant_by_id(self, participant_id: uuid.UUID) -> Participant:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.participants_table).where(
+                    store.participants_table.c.id == participant_id
+                )
+            ).one()
+        return store.participant_from_row(row)
+
+
+def _well_formed(request: CreditTransfer) -> bool:
+    ids = (request.msg_id, request.end_to_end_id, request.tx_id)
+    if not all(0 < len(value) <= MAX35 for value in ids):
+        return False
+    if (request.creditor_alias is None) == (request.creditor_iban is None):
+        return False  # exactly one creditor: a Raast ID or an IBAN
+    if not 0 < len(request.debtor_name) <= NAME_LENGTH_MAX:
+        return False
+    if request.uetr.version != 4:  # a UETR is a UUIDv4 by definition
+        return False
+    return type(request.amount_minor) is int
+
+
+def _payment(row: Any) -> Payment:
+    request = CreditTransfer(
+        msg_id=row.msg_id,
+        end_to_end_id=row.end_to_end_id,
+        tx_id=row.tx_id,
+        uetr=row.uetr,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        debtor_name=row.debtor_name,
+        debtor_iban=row.debtor_iban,
+        creditor_alias=row.creditor_alias,
+        creditor_iban=row.creditor_iban,
+        creditor_name=row.creditor_name,
+        remittance_information=row.remittance_information,
+        purpose=row.purpose,
+    )
+    return Payment(
+        id=row.id,
+        payer_id=row.payer_id,
+        payee_id=row.payee_id,
+        request=request,
+        creditor_iban=row.resolved_iban,
+        status=PaymentStatus(row.status),
+        reason=ReasonCode(row.reason) if row.reason else None,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        returned_minor=row.returned_minor,
+    )

@@ -1,0 +1,207 @@
+"""Credit transfers through the hub: by alias and IBAN, accept, reject, timeout, returns."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from tijarat.bootstrap import Container
+from tijarat.kernel.clock import ManualClock
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch.model import (
+    CreditTransfer,
+    Participant,
+    ParticipantCategory,
+    ParticipantStatus,
+    PayeeDecision,
+    PaymentStatus,
+    ReasonCode,
+)
+from tijarat.switch.payments import Payments
+
+DIRECT = ParticipantCategory.DIRECT_SETTLEMENT
+ACCEPT = PayeeDecision(accept=True)
+
+
+def iban(bank: str, n: int) -> str:
+    return make_pk_iban(bank, str(n)).compact
+
+
+@pytest.fixture
+def hub(container: Container) -> Payments:
+    switch = container.switch
+    for code, name, bank in (
+        ("MEZNPKKA", "Meezan Bank", "MEZN"),
+        ("HABBPKKA", "Habib Bank", "HABB"),
+        ("SADAPAY", "SadaPay", "SADA"),
+    ):
+        switch.register_participant(code, name, DIRECT, bank_code=bank)
+        switch.fund(code, Money(1_000_000_00, "PKR"), uuid.uuid4())
+    switch.link_alias("HABBPKKA", "03001234567", iban("HABB", 7), "35202-1234567-1", "Ali Raza")
+    return container.payments
+
+
+def transfer(amount: int = 25_000_00, **changes: object) -> CreditTransfer:
+    base = CreditTransfer(
+        msg_id=f"MSG{uuid.uuid4().hex[:20]}",
+        end_to_end_id=f"E2E{uuid.uuid4().hex[:20]}",
+        tx_id=f"TX{uuid.uuid4().hex[:20]}",
+        uetr=uuid.uuid4(),
+        amount_minor=amount,
+        currency="PKR",
+        debtor_name="Skardu Crafts",
+        debtor_iban=iban("MEZN", 1),
+        creditor_alias="03001234567",
+        remittance_information="Invoice 42",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def liquidity(container: Container, code: str) -> int:
+    return container.switch.liquidity(code).amount_minor
+
+
+def test_by_alias_accepted_settles_and_moves_liquidity(hub: Payments, container: Container) -> None:
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    payment = hub.submit("MEZNPKKA", transfer())
+    assert (payment.status, payment.reason) == (PaymentStatus.SETTLED, None)
+    assert payment.creditor_iban == iban("HABB", 7)
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00 - 25_000_00
+    assert liquidity(container, "HABBPKKA") == 1_000_000_00 + 25_000_00
+    assert hub.status("MEZNPKKA", payment.request.end_to_end_id).status is PaymentStatus.SETTLED
+    assert container.ledger.verify().ok
+
+
+def test_by_iban_rejected_by_the_payee_releases_the_funds(
+    hub: Payments, container: Container
+) -> None:
+    hub.connect("SADAPAY", lambda payment: PayeeDecision(accept=False, reason=ReasonCode.AC04))
+    payment = hub.submit("MEZNPKKA", transfer(creditor_alias=None, creditor_iban=iban("SADA", 3)))
+    assert (payment.status, payment.reason) == (PaymentStatus.REJECTED, ReasonCode.AC04)
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00
+    assert container.ledger.verify().ok
+
+
+def test_a_silent_payee_times_out_with_ab05_and_a_late_accept_changes_nothing(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    payment = hub.submit("MEZNPKKA", transfer())  # no handler connected: no answer
+    assert payment.status is PaymentStatus.PENDING
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00 - 25_000_00  # reserved
+    clock.advance(seconds=hub.payee_timeout_s - 1)
+    assert hub.sweep_timeouts() == 0
+    clock.advance(seconds=2)
+    assert hub.sweep_timeouts() == 1
+    swept = hub.payment(payment.id)
+    assert (swept.status, swept.reason) == (PaymentStatus.REJECTED, ReasonCode.AB05)
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00
+    late = hub.answer("HABBPKKA", payment.id, ACCEPT)
+    assert late.status is PaymentStatus.REJECTED
+    assert liquidity(container, "HABBPKKA") == 1_000_000_00
+    assert container.ledger.verify().ok
+
+
+def test_an_accept_after_the_timeout_but_before_the_sweep_is_refused(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    payment = hub.submit("MEZNPKKA", transfer())
+    clock.advance(seconds=hub.payee_timeout_s + 1)
+    answered = hub.answer("HABBPKKA", payment.id, ACCEPT)
+    assert (answered.status, answered.reason) == (PaymentStatus.REJECTED, ReasonCode.AB05)
+    assert liquidity(container, "HABBPKKA") == 1_000_000_00
+
+
+def test_rejections_carry_iso_reason_codes_and_move_nothing(
+    hub: Payments, container: Container
+) -> None:
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    container.switch.set_status("SADAPAY", ParticipantStatus.SUSPENDED)
+    cases = [
+        (transfer(creditor_alias="03009999999"), ReasonCode.AC03),
+        (transfer(creditor_alias=None, creditor_iban=iban("ZZZZ", 1)), ReasonCode.AC03),
+        (transfer(creditor_alias=None, creditor_iban=iban("SADA", 1)), ReasonCode.AG01),
+        (transfer(amount=2_000_000_00), ReasonCode.AM04),
+        (transfer(amount=0), ReasonCode.AM02),
+        (transfer(currency="USD"), ReasonCode.AM02),
+        (transfer(debtor_iban=iban("HABB", 1)), ReasonCode.BE01),
+        (transfer(end_to_end_id="E" * 36), ReasonCode.FF01),
+        (transfer(creditor_iban=iban("HABB", 9)), ReasonCode.FF01),  # two creditors
+        (transfer(creditor_alias="+1 212 555 0100"), ReasonCode.FF01),
+        (transfer(uetr=uuid.uuid1()), ReasonCode.FF01),
+    ]
+    for request, reason in cases:
+        payment = hub.submit("MEZNPKKA", request)
+        assert (payment.status, payment.reason) == (PaymentStatus.REJECTED, reason), reason
+        assert hub.payment(payment.id).reason is reason  # stored: a status request can answer
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00
+    assert container.ledger.verify().ok
+
+
+def test_duplicates_move_money_once(hub: Payments, container: Container) -> None:
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    request = transfer()
+    first = hub.submit("MEZNPKKA", request)
+    again = hub.submit("MEZNPKKA", request)
+    assert again.id == first.id
+    assert again.status is PaymentStatus.SETTLED
+    altered = hub.submit("MEZNPKKA", replace(request, amount_minor=request.amount_minor + 1))
+    assert (altered.status, altered.reason) == (PaymentStatus.REJECTED, ReasonCode.DUPL)
+    same_uetr = hub.submit("MEZNPKKA", replace(transfer(), uetr=request.uetr))
+    assert same_uetr.reason is ReasonCode.DUPL
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00 - 25_000_00
+
+
+def test_a_suspended_payer_sends_nothing(hub: Payments, container: Container) -> None:
+    container.switch.set_status("MEZNPKKA", ParticipantStatus.SUSPENDED)
+    with pytest.raises(DomainError) as refused:
+        hub.submit("MEZNPKKA", transfer())
+    assert refused.value.code == "switch_participant_suspended"
+
+
+def test_a_policy_can_refuse_before_funds_are_reserved(hub: Payments, container: Container) -> None:
+    class SandboxCap:
+        def check(
+            self, payer: Participant, payee: Participant, request: CreditTransfer
+        ) -> ReasonCode | None:
+            return ReasonCode.RR04 if request.amount_minor > 10_000_00 else None
+
+    hub.policy = SandboxCap()
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    assert hub.submit("MEZNPKKA", transfer(amount=10_000_01)).reason is ReasonCode.RR04
+    assert hub.submit("MEZNPKKA", transfer(amount=10_000_00)).status is PaymentStatus.SETTLED
+
+
+def test_returns_are_partial_idempotent_and_bounded(hub: Payments, container: Container) -> None:
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    payment = hub.submit("MEZNPKKA", transfer(amount=10_000_00))
+    first = uuid.uuid4()
+    assert (
+        hub.return_payment("HABBPKKA", payment.id, 4_000_00, ReasonCode.MD06, first).returned_minor
+        == 4_000_00
+    )
+    assert (
+        hub.return_payment("HABBPKKA", payment.id, 4_000_00, ReasonCode.MD06, first).returned_minor
+        == 4_000_00
+    )
+    with pytest.raises(DomainError) as too_much:
+        hub.return_payment("HABBPKKA", payment.id, 6_000_01, ReasonCode.CUST, uuid.uuid4())
+    assert too_much.value.fields["remaining_minor"] == 6_000_00
+    with pytest.raises(DomainError) as stranger:
+        hub.return_payment("SADAPAY", payment.id, 1, ReasonCode.CUST, uuid.uuid4())
+    assert stranger.value.code == "switch_payment_not_found"
+    hub.return_payment("HABBPKKA", payment.id, 6_000_00, ReasonCode.CUST, uuid.uuid4())
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00
+    assert liquidity(container, "HABBPKKA") == 1_000_000_00
+    assert container.ledger.verify().ok
+
+
+def test_a_payee_handler_that_crashes_is_a_non_answer(hub: Payments) -> None:
+    def broken(payment: object) -> PayeeDecision:
+        raise RuntimeError("payee down")
+
+    hub.connect("HABBPKKA", broken)
+    assert hub.submit("MEZNPKKA", transfer()).status is PaymentStatus.PENDING
