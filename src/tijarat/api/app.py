@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from tijarat import __version__
-from tijarat.api import errors, ledger
+from tijarat.api import errors, ledger, switch
 from tijarat.api.errors import problem
 from tijarat.bootstrap import Container, build
 from tijarat.logs import configure_logging
@@ -50,6 +50,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     errors.install(app)
     app.include_router(ledger.router)
+    app.include_router(switch.router)
 
     @app.middleware("http")
     async def _edges(

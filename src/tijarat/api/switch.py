@@ -1,0 +1,200 @@
+"""/v1/switch: the hub's API. Operators manage participants; participants pay and look up.
+
+Participants authenticate with HTTP Basic: their code and the secret issued at registration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.concurrency import run_in_threadpool
+
+from tijarat.api.deps import ContainerDep, OperatorDep
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.money import Money
+from tijarat.switch.model import Participant, ParticipantStatus, PayeeDecision
+from tijarat.switch.schemas import (
+    AliasIn,
+    AliasOut,
+    AnswerIn,
+    ClaimIn,
+    ClaimOut,
+    CreditTransferIn,
+    LiquidityIn,
+    LiquidityOut,
+    LookupOut,
+    ParticipantIn,
+    ParticipantOut,
+    PaymentOut,
+    RegisteredOut,
+    ReturnIn,
+)
+
+router = APIRouter(prefix="/v1/switch", tags=["switch"])
+_basic = HTTPBasic(auto_error=False)
+
+
+async def _participant(
+    container: ContainerDep,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> Participant:
+    if credentials is None:
+        raise DomainError(
+            "switch_unauthenticated",
+            "authenticate with HTTP Basic: participant code and secret",
+            status=401,
+        )
+    return await run_in_threadpool(
+        container.switch.authenticate, credentials.username, credentials.password
+    )
+
+
+ParticipantDep = Annotated[Participant, Depends(_participant)]
+
+
+# ---------------------------------------------------------------------- operator
+@router.post("/participants", status_code=201)
+async def register(body: ParticipantIn, container: ContainerDep, _: OperatorDep) -> RegisteredOut:
+    participant, secret = await run_in_threadpool(
+        lambda: container.switch.register_participant(
+            body.code,
+            body.name,
+            body.category,
+            bank_code=body.bank_code,
+            sponsor_code=body.sponsor_code,
+        )
+    )
+    return RegisteredOut(participant=ParticipantOut.of(participant), secret=secret)
+
+
+@router.get("/participants")
+async def participants(container: ContainerDep, _: OperatorDep) -> list[ParticipantOut]:
+    return [ParticipantOut.of(p) for p in await run_in_threadpool(container.switch.participants)]
+
+
+@router.post("/participants/{code}/suspend")
+async def suspend(code: str, container: ContainerDep, _: OperatorDep) -> ParticipantOut:
+    return ParticipantOut.of(
+        await run_in_threadpool(container.switch.set_status, code, ParticipantStatus.SUSPENDED)
+    )
+
+
+@router.post("/participants/{code}/reactivate")
+async def reactivate(code: str, container: ContainerDep, _: OperatorDep) -> ParticipantOut:
+    return ParticipantOut.of(
+        await run_in_threadpool(container.switch.set_status, code, ParticipantStatus.ACTIVE)
+    )
+
+
+@router.post("/participants/{code}/funds")
+async def fund(
+    code: str, body: LiquidityIn, container: ContainerDep, _: OperatorDep
+) -> LiquidityOut:
+    """Funds in from the participant's SBP account (idempotent by request_id)."""
+    left = await run_in_threadpool(
+        container.switch.fund, code, Money(body.amount_minor, body.currency), body.request_id
+    )
+    return LiquidityOut(participant=code.upper(), available_minor=left.amount_minor, currency="PKR")
+
+
+@router.post("/participants/{code}/withdrawals")
+async def defund(
+    code: str, body: LiquidityIn, container: ContainerDep, _: OperatorDep
+) -> LiquidityOut:
+    left = await run_in_threadpool(
+        container.switch.defund, code, Money(body.amount_minor, body.currency), body.request_id
+    )
+    return LiquidityOut(participant=code.upper(), available_minor=left.amount_minor, currency="PKR")
+
+
+# ---------------------------------------------------------------------- participants
+@router.get("/liquidity")
+async def liquidity(me: ParticipantDep, container: ContainerDep) -> LiquidityOut:
+    left = await run_in_threadpool(container.switch.liquidity, me.code)
+    return LiquidityOut(participant=me.code, available_minor=left.amount_minor, currency="PKR")
+
+
+@router.post("/aliases", status_code=201)
+async def link(body: AliasIn, me: ParticipantDep, container: ContainerDep) -> AliasOut:
+    alias = await run_in_threadpool(
+        container.switch.link_alias, me.code, body.number, body.iban, body.cnic, body.account_title
+    )
+    return AliasOut.of(alias)
+
+
+@router.get("/aliases/{number}")
+async def lookup(number: str, me: ParticipantDep, container: ContainerDep) -> LookupOut:
+    return LookupOut.of(await run_in_threadpool(container.switch.lookup_alias, me.code, number))
+
+
+@router.delete("/aliases/{number}", status_code=204)
+async def unlink(number: str, me: ParticipantDep, container: ContainerDep) -> Response:
+    await run_in_threadpool(container.switch.unlink_alias, me.code, number)
+    return Response(status_code=204)
+
+
+@router.post("/claims", status_code=201)
+async def claim(body: ClaimIn, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
+    return ClaimOut.of(
+        await run_in_threadpool(
+            container.switch.open_claim, me.code, body.number, body.iban, body.account_title
+        )
+    )
+
+
+@router.post("/claims/{claim_id}/confirm")
+async def confirm(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> AliasOut:
+    return AliasOut.of(await run_in_threadpool(container.switch.confirm_claim, me.code, claim_id))
+
+
+@router.post("/claims/{claim_id}/reject")
+async def reject(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
+    return ClaimOut.of(await run_in_threadpool(container.switch.reject_claim, me.code, claim_id))
+
+
+@router.post("/claims/{claim_id}/cancel")
+async def cancel(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
+    return ClaimOut.of(await run_in_threadpool(container.switch.cancel_claim, me.code, claim_id))
+
+
+@router.post("/payments")
+async def pay(body: CreditTransferIn, me: ParticipantDep, container: ContainerDep) -> PaymentOut:
+    """Submit a credit transfer; answered ACSC, RJCT (with reason) or PDNG (payee deciding)."""
+    return PaymentOut.of(
+        await run_in_threadpool(container.payments.submit, me.code, body.to_model())
+    )
+
+
+@router.get("/payments/{end_to_end_id}")
+async def status(end_to_end_id: str, me: ParticipantDep, container: ContainerDep) -> PaymentOut:
+    return PaymentOut.of(await run_in_threadpool(container.payments.status, me.code, end_to_end_id))
+
+
+@router.post("/payments/{payment_id}/answer")
+async def answer(
+    payment_id: uuid.UUID, body: AnswerIn, me: ParticipantDep, container: ContainerDep
+) -> PaymentOut:
+    """The payee's answer to a credit advice: accept (settles) or reject with a reason."""
+    decision = PayeeDecision(accept=body.accept, reason=body.reason)
+    return PaymentOut.of(
+        await run_in_threadpool(container.payments.answer, me.code, payment_id, decision)
+    )
+
+
+@router.post("/payments/{payment_id}/returns")
+async def give_back(
+    payment_id: uuid.UUID, body: ReturnIn, me: ParticipantDep, container: ContainerDep
+) -> PaymentOut:
+    return PaymentOut.of(
+        await run_in_threadpool(
+            container.payments.return_payment,
+            me.code,
+            payment_id,
+            body.amount_minor,
+            body.reason,
+            body.return_id,
+        )
+    )

@@ -1,0 +1,121 @@
+"""The hub over HTTP: operator set-up, then participants link, look up, pay and answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tijarat.api.app import create_app
+from tijarat.bootstrap import Container
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN
+
+OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
+
+
+@pytest.fixture
+def client(sqlite_container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite_container)) as test_client:
+        yield test_client
+
+
+def register(client: TestClient, code: str, bank: str) -> tuple[str, str]:
+    response = client.post(
+        "/v1/switch/participants",
+        json={
+            "code": code,
+            "name": code.title(),
+            "category": "direct_settlement",
+            "bank_code": bank,
+        },
+        headers=OPERATOR,
+    )
+    assert response.status_code == 201, response.text
+    secret = response.json()["secret"]
+    funded = client.post(
+        f"/v1/switch/participants/{code}/funds",
+        json={"request_id": str(uuid.uuid4()), "amount_minor": 500_000_00},
+        headers=OPERATOR,
+    )
+    assert funded.json()["available_minor"] == 500_000_00
+    return code, secret
+
+
+def payment(creditor: dict[str, str], amount: int = 12_500_00) -> dict[str, object]:
+    return {
+        "msg_id": "M" + uuid.uuid4().hex[:20],
+        "end_to_end_id": "E" + uuid.uuid4().hex[:20],
+        "tx_id": "T" + uuid.uuid4().hex[:20],
+        "uetr": str(uuid.uuid4()),
+        "amount_minor": amount,
+        "currency": "PKR",
+        "debtor_name": "Skardu Crafts",
+        "debtor_iban": make_pk_iban("MEZN", "1").compact,
+        **creditor,
+    }
+
+
+def test_participants_link_look_up_pay_and_answer_over_http(client: TestClient) -> None:
+    meezan = register(client, "MEZNPKKA", "MEZN")
+    habib = register(client, "HABBPKKA", "HABB")
+    linked = client.post(
+        "/v1/switch/aliases",
+        json={
+            "number": "0300 1234567",
+            "iban": make_pk_iban("HABB", "7").compact,
+            "cnic": "35202-1234567-1",
+            "account_title": "Ali Raza",
+        },
+        auth=habib,
+    )
+    assert linked.status_code == 201, linked.text
+    found = client.get("/v1/switch/aliases/03001234567", auth=meezan).json()
+    assert found == {
+        "number": "+923001234567",
+        "participant_code": "HABBPKKA",
+        "participant_name": "Habbpkka",
+        "masked_title": "AL*** RAZA",
+        "iban": None,
+    }
+    sent = client.post(
+        "/v1/switch/payments", json=payment({"creditor_alias": "03001234567"}), auth=meezan
+    ).json()
+    assert sent["status"] == "PDNG"  # Habib answers over the API
+    answered = client.post(
+        f"/v1/switch/payments/{sent['id']}/answer", json={"accept": True}, auth=habib
+    ).json()
+    assert answered["status"] == "ACSC"
+    assert (
+        client.get(f"/v1/switch/payments/{sent['end_to_end_id']}", auth=meezan).json()["status"]
+        == "ACSC"
+    )
+    assert client.get("/v1/switch/liquidity", auth=habib).json()["available_minor"] == 512_500_00
+    refund = client.post(
+        f"/v1/switch/payments/{sent['id']}/returns",
+        json={"return_id": str(uuid.uuid4()), "amount_minor": 2_500_00, "reason": "MD06"},
+        auth=habib,
+    ).json()
+    assert refund["returned_minor"] == 2_500_00
+
+
+def test_forged_or_missing_credentials_and_bad_bodies(client: TestClient) -> None:
+    meezan = register(client, "MEZNPKKA", "MEZN")
+    body = payment({"creditor_iban": make_pk_iban("MEZN", "2").compact})
+    for auth in (None, ("MEZNPKKA", "forged"), ("NOBODY12", meezan[1])):
+        response = client.post("/v1/switch/payments", json=body, auth=auth)
+        assert response.status_code == 401
+        assert response.json()["code"] == "switch_unauthenticated"
+    assert client.post("/v1/switch/participants", json={}, headers={}).status_code == 401
+    bad = client.post("/v1/switch/payments", json={**body, "uetr": "nope"}, auth=meezan)
+    assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
+    extra = client.post("/v1/switch/payments", json={**body, "surprise": 1}, auth=meezan)
+    assert extra.status_code == 422
+    missing = client.get("/v1/switch/aliases/03009999999", auth=meezan)
+    assert (missing.status_code, missing.json()["code"]) == (404, "switch_alias_not_found")
+    suspended = client.post("/v1/switch/participants/MEZNPKKA/suspend", headers=OPERATOR)
+    assert suspended.json()["status"] == "suspended"
+    refused = client.post("/v1/switch/payments", json=body, auth=meezan)
+    assert (refused.status_code, refused.json()["code"]) == (403, "switch_participant_suspended")
