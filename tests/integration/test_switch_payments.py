@@ -205,3 +205,37 @@ def test_a_payee_handler_that_crashes_is_a_non_answer(hub: Payments) -> None:
 
     hub.connect("HABBPKKA", broken)
     assert hub.submit("MEZNPKKA", transfer()).status is PaymentStatus.PENDING
+
+
+def test_the_settlement_report_reconciles_with_the_ledger(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    clock.advance(seconds=1)  # after the fixture's funding: that is the opening balance
+    start = clock.now_ns()
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    hub.connect("SADAPAY", lambda payment: PayeeDecision(accept=False, reason=ReasonCode.AC04))
+    settled = [hub.submit("MEZNPKKA", transfer(amount=a)) for a in (1_000_00, 2_000_00)]
+    hub.submit("MEZNPKKA", transfer(creditor_alias=None, creditor_iban=iban("SADA", 2)))
+    hub.return_payment("HABBPKKA", settled[0].id, 300_00, ReasonCode.MD06, uuid.uuid4())
+    container.switch.defund("MEZNPKKA", Money(50_00, "PKR"), uuid.uuid4())
+    clock.advance(seconds=1)
+    report = hub.settlement_report("MEZNPKKA", start, clock.now_ns())
+    assert (report.sent_count, report.sent_minor) == (2, 3_000_00)  # the rejected one moved nothing
+    assert (report.received_count, report.returned_in_minor) == (0, 300_00)
+    assert report.funded_minor == -50_00
+    assert report.opening_minor == 1_000_000_00
+    movements = (
+        report.received_minor
+        - report.sent_minor
+        + report.returned_in_minor
+        - report.returned_out_minor
+        + report.funded_minor
+    )
+    assert report.closing_minor == report.opening_minor + movements
+    assert report.closing_minor == liquidity(container, "MEZNPKKA")
+    habib = hub.settlement_report("HABBPKKA", start, clock.now_ns())
+    assert (habib.received_count, habib.received_minor, habib.returned_out_minor) == (
+        2,
+        3_000_00,
+        300_00,
+    )

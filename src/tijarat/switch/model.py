@@ -196,3 +196,21 @@ class PayeeDecision:
 
     accept: bool
     reason: ReasonCode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReport:
+    """A participant's settlement position over [from, to): what moved and why."""
+
+    participant_code: str
+    from_timestamp: int
+    to_timestamp: int
+    opening_minor: int  # settlement account: posted credits - posted debits
+    closing_minor: int
+    sent_count: int
+    sent_minor: int
+    received_count: int
+    received_minor: int
+    returned_out_minor: int  # returns this participant sent
+    returned_in_minor: int  # returns this participant received
+    funded_minor: int  # funds in less funds out

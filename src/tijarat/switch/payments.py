@@ -28,6 +28,8 @@ from tijarat.switch.model import (
     NAME_LENGTH_MAX,
     PAYEE_TIMEOUT_S_DEFAULT,
     TRANSFER_CODE_CREDIT_TRANSFER,
+    TRANSFER_CODE_FUND_IN,
+    TRANSFER_CODE_FUND_OUT,
     TRANSFER_CODE_RETURN,
     CreditTransfer,
     Participant,
@@ -35,6 +37,7 @@ from tijarat.switch.model import (
     Payment,
     PaymentStatus,
     ReasonCode,
+    SettlementReport,
 )
 from tijarat.switch.service import HUB_NAMESPACE, SwitchService
 
@@ -333,6 +336,56 @@ class Payments:
                 SwitchError.PAYMENT_NOT_FOUND, f"no payment {end_to_end_id}", status=404
             )
         return _payment(row)
+
+    def settlement_report(
+        self, code: str, from_timestamp: int, to_timestamp: int
+    ) -> SettlementReport:
+        """Counts and values for [from, to), reconciled with the settlement account's history.
+
+        Built from the ledger statement of the participant's settlement account, so the
+        figures are what actually moved: every entry is classified by its transfer code, and
+        opening + movements = closing holds by construction (a test checks it anyway).
+        """
+        participant = self.directory.participant(code)
+        account = participant.settlement_account_id
+        statement = self.ledger.statement(account, from_timestamp, to_timestamp, 10_000)
+        sent = received = funded = returned_out = returned_in = 0
+        sent_count = received_count = 0
+        for entry in statement.entries:
+            transfer = entry.transfer
+            if (
+                transfer.code == TRANSFER_CODE_CREDIT_TRANSFER
+                and not transfer.flags & TransferFlags.POST_PENDING_TRANSFER
+            ):
+                continue  # reservations and their voids move no posted money
+            amount = transfer.amount or 0
+            outgoing = entry.direction == "debit"
+            if transfer.code == TRANSFER_CODE_CREDIT_TRANSFER:
+                if outgoing:
+                    sent, sent_count = sent + amount, sent_count + 1
+                else:
+                    received, received_count = received + amount, received_count + 1
+            elif transfer.code == TRANSFER_CODE_RETURN:
+                if outgoing:
+                    returned_out += amount
+                else:
+                    returned_in += amount
+            elif transfer.code in (TRANSFER_CODE_FUND_IN, TRANSFER_CODE_FUND_OUT):
+                funded += -amount if outgoing else amount
+        return SettlementReport(
+            participant_code=participant.code,
+            from_timestamp=from_timestamp,
+            to_timestamp=to_timestamp,
+            opening_minor=statement.opening.net_credit_posted,
+            closing_minor=statement.closing.net_credit_posted,
+            sent_count=sent_count,
+            sent_minor=sent,
+            received_count=received_count,
+            received_minor=received,
+            returned_out_minor=returned_out,
+            returned_in_minor=returned_in,
+            funded_minor=funded,
+        )
 
     # ------------------------------------------------------------------ helpers
     def _route(
