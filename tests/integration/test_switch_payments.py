@@ -239,3 +239,61 @@ def test_the_settlement_report_reconciles_with_the_ledger(
         3_000_00,
         300_00,
     )
+
+
+def test_a_merchant_qr_turns_into_a_payment(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    from tijarat.kernel.clock import from_ns
+    from tijarat.kernel.identifiers import MobileNumber
+    from tijarat.switch import qr
+
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    merchant = MobileNumber.parse("03001234567")
+
+    def ids() -> tuple[str, str, str, uuid.UUID]:
+        return ("M" + uuid.uuid4().hex[:20], "E" + uuid.uuid4().hex[:20], "T1", uuid.uuid4())
+
+    static = qr.build(
+        qr.MerchantQr(
+            account=merchant,
+            merchant_name="Ali Raza Dyes",
+            merchant_city="Karachi",
+            merchant_category_code="5999",
+        )
+    )
+    kwargs = {"debtor_name": "Skardu Crafts", "debtor_iban": iban("MEZN", 1)}
+    with pytest.raises(DomainError) as no_amount:
+        hub.pay_qr("MEZNPKKA", static, ids=ids(), **kwargs)
+    assert no_amount.value.code == "qr_amount_required"
+    paid = hub.pay_qr("MEZNPKKA", static, ids=ids(), amount_minor=700_00, **kwargs)
+    assert (paid.status, paid.creditor_iban) == (PaymentStatus.SETTLED, iban("HABB", 7))
+    dynamic = qr.build(
+        qr.MerchantQr(
+            account=merchant,
+            merchant_name="Ali Raza Dyes",
+            merchant_city="Karachi",
+            merchant_category_code="5999",
+            point_of_initiation="dynamic",
+            amount=Money(1_250_00, "PKR"),
+            bill_number="INV-77",
+            expiry=from_ns(clock.now_ns()) + timedelta(minutes=10),
+        )
+    )
+    with pytest.raises(DomainError) as override:
+        hub.pay_qr("MEZNPKKA", dynamic, ids=ids(), amount_minor=1_00, **kwargs)
+    assert override.value.code == "qr_amount_not_allowed"
+    bill = hub.pay_qr("MEZNPKKA", dynamic, ids=ids(), **kwargs)
+    assert (bill.request.amount_minor, bill.request.remittance_information) == (1_250_00, "INV-77")
+    clock.advance(seconds=601)
+    with pytest.raises(DomainError) as late:
+        hub.pay_qr("MEZNPKKA", dynamic, ids=ids(), **kwargs)
+    assert late.value.code == "qr_expired"
+    middle = len(dynamic) // 2
+    tampered = dynamic[:middle] + ("0" if dynamic[middle] != "0" else "1") + dynamic[middle + 1 :]
+    with pytest.raises(DomainError) as broken:
+        hub.pay_qr("MEZNPKKA", tampered, ids=ids(), **kwargs)
+    assert broken.value.code == "qr_crc_mismatch"
+    assert liquidity(container, "MEZNPKKA") == 1_000_000_00 - 700_00 - 1_250_00

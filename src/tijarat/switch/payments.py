@@ -17,11 +17,11 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 import structlog
 
-from tijarat.kernel.clock import NS_PER_S
+from tijarat.kernel.clock import NS_PER_S, from_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban, MobileNumber
 from tijarat.ledger.model import CreateTransferResult, PendingStatus, Transfer, TransferFlags
-from tijarat.switch import store
+from tijarat.switch import qr, store
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
     MAX35,
@@ -157,6 +157,60 @@ class Payments:
         if decision is None:
             return payment
         return self.answer(payee.code, payment.id, decision)
+
+    def pay_qr(
+        self,
+        payer_code: str,
+        payload: str,
+        *,
+        ids: tuple[str, str, str, uuid.UUID],
+        debtor_name: str,
+        debtor_iban: str,
+        amount_minor: int | None = None,
+    ) -> Payment:
+        """Pay a merchant's QR code: the code names the payee (and, if dynamic, the amount).
+
+        `ids` are the payer's (MsgId, EndToEndId, TxId, UETR). A static code needs the amount
+        the customer typed; a dynamic code's amount cannot be overridden. An expired or
+        damaged code is refused before anything is stored (its DomainError says why).
+        """
+        code = qr.parse(payload, now=from_ns(self.clock.now_ns()))
+        if code.amount is not None:
+            if amount_minor not in (None, code.amount.amount_minor):
+                raise DomainError(
+                    qr.QrError.qr_amount_not_allowed,
+                    "a dynamic QR code fixes the amount",
+                    status=422,
+                    fields={"qr_amount_minor": code.amount.amount_minor},
+                )
+            amount_minor = code.amount.amount_minor
+        if amount_minor is None:
+            raise DomainError(
+                qr.QrError.qr_amount_required,
+                "a static QR code needs the amount to pay",
+                status=422,
+            )
+        kind, value = code.payee
+        msg_id, end_to_end_id, tx_id, uetr = ids
+        reference = code.reference_label or code.bill_number
+        return self.submit(
+            payer_code,
+            CreditTransfer(
+                msg_id=msg_id,
+                end_to_end_id=end_to_end_id,
+                tx_id=tx_id,
+                uetr=uetr,
+                amount_minor=amount_minor,
+                currency=code.currency,
+                debtor_name=debtor_name,
+                debtor_iban=debtor_iban,
+                creditor_alias=value if kind == "alias" else None,
+                creditor_iban=value if kind == "iban" else None,
+                creditor_name=code.merchant_name,
+                remittance_information=reference,
+                purpose=code.purpose,
+            ),
+        )
 
     # ------------------------------------------------------------------ payee answers
     def answer(self, payee_code: str, payment_id: uuid.UUID, decision: PayeeDecision) -> Payment:
