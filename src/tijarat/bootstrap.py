@@ -15,6 +15,7 @@ from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
 from tijarat.switch.payments import Payments
+from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,6 +81,7 @@ class Container:
     ledger: LedgerService
     switch: SwitchService
     payments: Payments
+    requests: PaymentRequests
 
     def close(self) -> None:
         self.ledger.close()
@@ -108,4 +110,5 @@ def build(
         ledger=ledger,
         switch=switch,
         payments=payments,
+        requests=PaymentRequests(payments),
     )

@@ -27,3 +27,6 @@ class SwitchError(StrEnum):
     CLAIM_SAME_PARTICIPANT = "switch_claim_same_participant"
     PAYMENT_NOT_FOUND = "switch_payment_not_found"
     RETURN_INVALID = "switch_return_invalid"
+    REQUEST_NOT_FOUND = "switch_request_not_found"
+    REQUEST_NOT_OPEN = "switch_request_not_open"
+    REQUEST_INVALID = "switch_request_invalid"

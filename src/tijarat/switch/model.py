@@ -214,3 +214,35 @@ class SettlementReport:
     returned_out_minor: int  # returns this participant sent
     returned_in_minor: int  # returns this participant received
     funded_minor: int  # funds in less funds out
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """A request to pay (pain.013): a creditor asks a debtor, known by Raast ID, to pay.
+
+    "Now" requests expire in minutes, "later" ones on a date; either way `expires_at` says
+    when. Accepting one makes an ordinary credit transfer that names the request.
+    """
+
+    id: uuid.UUID
+    creditor_participant_id: uuid.UUID
+    debtor_participant_id: uuid.UUID
+    creditor_name: str
+    creditor_alias: str | None
+    creditor_iban: str | None
+    debtor_alias: str
+    amount_minor: int
+    currency: str
+    reference: str | None
+    expires_at: int
+    status: RequestStatus
+    reason: ReasonCode | None
+    payment_id: uuid.UUID | None
+    created_at: int

@@ -230,3 +230,24 @@ returns_table = sa.Table(
     sa.Column("reason", sa.String(4), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+
+requests_table = sa.Table(
+    "switch_payment_requests",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("creditor_participant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_participant_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("creditor_name", sa.String(140), nullable=False),
+    sa.Column("creditor_alias", sa.String(16), nullable=True),
+    sa.Column("creditor_iban", sa.String(34), nullable=True),
+    sa.Column("debtor_alias", sa.String(16), nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(4), nullable=True),
+    sa.Column("payment_id", sa.Uuid, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,120 @@
+"""Request to pay: asked by the creditor's institution, answered by the debtor's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tijarat.bootstrap import Container
+from tijarat.kernel.clock import ManualClock
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch.model import (
+    ParticipantCategory,
+    PayeeDecision,
+    PaymentStatus,
+    ReasonCode,
+    RequestStatus,
+)
+from tijarat.switch.requests import PaymentRequests
+
+
+@pytest.fixture
+def rtp(container: Container) -> PaymentRequests:
+    switch = container.switch
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB")):
+        switch.register_participant(
+            code, code.title(), ParticipantCategory.DIRECT_SETTLEMENT, bank_code=bank
+        )
+        switch.fund(code, Money(100_000_00, "PKR"), uuid.uuid4())
+    # The customer (debtor) banks at Meezan; the merchant (creditor) at Habib.
+    switch.link_alias(
+        "MEZNPKKA", "03111234567", make_pk_iban("MEZN", "5").compact, "35202-7654321-3", "Sana Baig"
+    )
+    container.payments.connect("HABBPKKA", lambda payment: PayeeDecision(accept=True))
+    return container.requests
+
+
+def ask(rtp: PaymentRequests, amount: int = 4_500_00, expires_in_s: int = 300) -> uuid.UUID:
+    request = rtp.request(
+        "HABBPKKA",
+        debtor_alias="0311 1234567",
+        amount_minor=amount,
+        creditor_name="Karachi Wool Co",
+        creditor_iban=make_pk_iban("HABB", "9").compact,
+        reference="PO-1001",
+        expires_in_s=expires_in_s,
+    )
+    assert request.status is RequestStatus.OPEN
+    return request.id
+
+
+def accept(rtp: PaymentRequests, request_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return rtp.accept(
+        "MEZNPKKA",
+        request_id,
+        debtor_name="Sana Baig",
+        debtor_iban=make_pk_iban("MEZN", "5").compact,
+        msg_id="M" + uuid.uuid4().hex[:20],
+        uetr=uuid.uuid4(),
+    )
+
+
+def test_an_accepted_request_is_paid_once(rtp: PaymentRequests, container: Container) -> None:
+    request_id = ask(rtp)
+    assert [r.id for r in rtp.inbox("MEZNPKKA")] == [request_id]
+    assert rtp.inbox("HABBPKKA") == []
+    paid = accept(rtp, request_id)
+    assert paid.status is RequestStatus.PAID
+    payment = container.payments.payment(paid.payment_id)  # type: ignore[arg-type]
+    assert (payment.status, payment.request.remittance_information) == (
+        PaymentStatus.SETTLED,
+        "PO-1001",
+    )
+    assert container.switch.liquidity("HABBPKKA") == Money(104_500_00, "PKR")
+    with pytest.raises(DomainError) as again:
+        accept(rtp, request_id)
+    assert again.value.code == "switch_request_not_open"
+    assert container.ledger.verify().ok
+
+
+def test_rejected_expired_and_unfunded_requests(
+    rtp: PaymentRequests, container: Container, clock: ManualClock
+) -> None:
+    refused = ask(rtp)
+    assert rtp.reject("MEZNPKKA", refused, ReasonCode.CUST).status is RequestStatus.REJECTED
+    late = ask(rtp, expires_in_s=60)
+    clock.advance(seconds=60)
+    with pytest.raises(DomainError) as expired:
+        accept(rtp, late)
+    assert expired.value.code == "switch_request_not_open"
+    assert rtp.get(late).status is RequestStatus.EXPIRED
+    too_big = ask(rtp, amount=200_000_00)  # more than Meezan's liquidity
+    answered = accept(rtp, too_big)
+    assert (answered.status, answered.reason) == (RequestStatus.OPEN, ReasonCode.AM04)
+    with pytest.raises(DomainError) as stranger:
+        rtp.reject("HABBPKKA", too_big)
+    assert stranger.value.code == "switch_request_not_found"
+    assert container.switch.liquidity("MEZNPKKA") == Money(100_000_00, "PKR")
+
+
+def test_bad_requests_are_refused(rtp: PaymentRequests) -> None:
+    base = {
+        "debtor_alias": "03111234567",
+        "amount_minor": 100,
+        "creditor_name": "Shop",
+        "creditor_iban": make_pk_iban("HABB", "9").compact,
+        "expires_in_s": 60,
+    }
+    for changes, code in (
+        ({"amount_minor": 0}, "switch_request_invalid"),
+        ({"expires_in_s": 0}, "switch_request_invalid"),
+        ({"creditor_alias": "03001234567"}, "switch_request_invalid"),  # two creditors
+        ({"debtor_alias": "03009999999"}, "switch_alias_not_found"),
+        ({"creditor_iban": "PK00XXXX"}, "invalid_iban"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            rtp.request("HABBPKKA", **{**base, **changes})  # type: ignore[arg-type]
+        assert refused.value.code == code, changes
