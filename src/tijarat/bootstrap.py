@@ -14,6 +14,7 @@ from tijarat.kernel.clock import Clock, SystemClock
 from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
+from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
@@ -82,6 +83,7 @@ class Container:
     switch: SwitchService
     payments: Payments
     requests: PaymentRequests
+    bulk: BulkPayments
 
     def close(self) -> None:
         self.ledger.close()
@@ -111,4 +113,5 @@ def build(
         switch=switch,
         payments=payments,
         requests=PaymentRequests(payments),
+        bulk=BulkPayments(payments),
     )

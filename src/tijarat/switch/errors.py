@@ -30,3 +30,4 @@ class SwitchError(StrEnum):
     REQUEST_NOT_FOUND = "switch_request_not_found"
     REQUEST_NOT_OPEN = "switch_request_not_open"
     REQUEST_INVALID = "switch_request_invalid"
+    BULK_INVALID = "switch_bulk_invalid"

@@ -88,11 +88,11 @@ class Payments:
         self.clock = directory.clock
         self.policy: PaymentPolicy = policy or AllowAll()
         self.payee_timeout_s = payee_timeout_s
-        self._handlers: dict[str, PayeeHandler] = {}
+        self.handlers: dict[str, PayeeHandler] = {}
 
     def connect(self, code: str, handler: PayeeHandler) -> None:
         """In-process transport: credit advices for `code` go to `handler`."""
-        self._handlers[code.upper()] = handler
+        self.handlers[code.upper()] = handler
 
     # ------------------------------------------------------------------ submit
     def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
@@ -146,7 +146,7 @@ class Payments:
         return self._deliver(self.payment(payment_id), payee)
 
     def _deliver(self, payment: Payment, payee: Participant) -> Payment:
-        handler = self._handlers.get(payee.code)
+        handler = self.handlers.get(payee.code)
         if handler is None:
             return payment  # no in-process handler: the payee answers through the API
         try:
@@ -446,7 +446,7 @@ class Payments:
         self, payer: Participant, request: CreditTransfer
     ) -> tuple[Participant | None, str | None, ReasonCode | None]:
         """(payee, creditor IBAN, refusal): the first failing rule gives the reason."""
-        if not _well_formed(request):
+        if not well_formed(request):
             return None, None, ReasonCode.FF01
         if request.currency != "PKR" or not 0 < request.amount_minor < (1 << 63):
             return None, None, ReasonCode.AM02
@@ -496,35 +496,52 @@ class Payments:
         creditor_iban: str | None,
         reason: ReasonCode | None,
     ) -> None:
-        now = self.clock.now_ns()
-        status = PaymentStatus.PENDING if reason is None else PaymentStatus.REJECTED
+        values = self.row_values(
+            payment_id, payer, payee, request, creditor_iban, reason, self.clock.now_ns()
+        )
         with self.engine.begin() as connection:
-            connection.execute(
-                store.payments_table.insert().values(
-                    id=payment_id,
-                    payer_id=payer.id,
-                    payee_id=payee.id if payee else None,
-                    msg_id=request.msg_id[:MAX35],
-                    end_to_end_id=request.end_to_end_id[:MAX35],
-                    tx_id=request.tx_id[:MAX35],
-                    uetr=request.uetr,
-                    amount_minor=request.amount_minor,
-                    currency=request.currency[:3],
-                    debtor_name=request.debtor_name[:NAME_LENGTH_MAX],
-                    debtor_iban=request.debtor_iban[:34],
-                    creditor_alias=request.creditor_alias,
-                    creditor_iban=request.creditor_iban,
-                    creditor_name=request.creditor_name,
-                    remittance_information=request.remittance_information,
-                    purpose=request.purpose,
-                    resolved_iban=creditor_iban,
-                    status=status.value,
-                    reason=reason.value if reason else None,
-                    created_at=now,
-                    resolved_at=now if reason else None,
-                    returned_minor=0,
-                )
-            )
+            connection.execute(store.payments_table.insert().values(**values))
+
+    @staticmethod
+    def row_values(  # noqa: PLR0917 - every argument is a column or two
+        payment_id: uuid.UUID,
+        payer: Participant,
+        payee: Participant | None,
+        request: CreditTransfer,
+        creditor_iban: str | None,
+        reason: ReasonCode | None,
+        now: int,
+    ) -> dict[str, Any]:
+        """A payments row: pending when routed, rejected with its reason when not."""
+        status = PaymentStatus.PENDING if reason is None else PaymentStatus.REJECTED
+        return {
+            "id": payment_id,
+            "payer_id": payer.id,
+            "payee_id": payee.id if payee else None,
+            "msg_id": request.msg_id[:MAX35],
+            "end_to_end_id": request.end_to_end_id[:MAX35],
+            "tx_id": request.tx_id[:MAX35],
+            "uetr": request.uetr,
+            "amount_minor": request.amount_minor,
+            "currency": request.currency[:3],
+            "debtor_name": request.debtor_name[:NAME_LENGTH_MAX],
+            "debtor_iban": request.debtor_iban[:34],
+            "creditor_alias": request.creditor_alias,
+            "creditor_iban": request.creditor_iban,
+            "creditor_name": request.creditor_name,
+            "remittance_information": request.remittance_information,
+            "purpose": request.purpose,
+            "resolved_iban": creditor_iban,
+            "status": status.value,
+            "reason": reason.value if reason else None,
+            "created_at": now,
+            "resolved_at": now if reason else None,
+            "returned_minor": 0,
+        }
+
+    @staticmethod
+    def from_row(row: Any) -> Payment:
+        return _payment(row)
 
     def _resolve(
         self, payment_id: uuid.UUID, status: PaymentStatus, reason: ReasonCode | None
@@ -563,7 +580,7 @@ class Payments:
         return store.participant_from_row(row)
 
 
-def _well_formed(request: CreditTransfer) -> bool:
+def well_formed(request: CreditTransfer) -> bool:
     ids = (request.msg_id, request.end_to_end_id, request.tx_id)
     if not all(0 < len(value) <= MAX35 for value in ids):
         return False

@@ -1,0 +1,84 @@
+"""Bulk credit transfers: 1,000 supplier payments in one file, row by row results."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from tijarat.bootstrap import Container
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch.model import (
+    CreditTransfer,
+    ParticipantCategory,
+    PayeeDecision,
+    PaymentStatus,
+    ReasonCode,
+)
+
+SUPPLIERS = 1_000
+
+
+def row(n: int, **changes: object) -> CreditTransfer:
+    base = CreditTransfer(
+        msg_id="BULK-2026-11",
+        end_to_end_id=f"PAYOUT-{n:06d}",
+        tx_id=f"TX-{n:06d}",
+        uetr=uuid.uuid4(),
+        amount_minor=1_000_00 + n,
+        currency="PKR",
+        debtor_name="Skardu Crafts",
+        debtor_iban=make_pk_iban("MEZN", "1").compact,
+        creditor_iban=make_pk_iban("HABB" if n % 2 else "SADA", str(n)).compact,
+        remittance_information=f"Bill {n}",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_thousand_supplier_payments_in_one_file(container: Container) -> None:
+    switch = container.switch
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB"), ("SADAPAY", "SADA")):
+        switch.register_participant(
+            code, code.title(), ParticipantCategory.DIRECT_SETTLEMENT, bank_code=bank
+        )
+    total = sum(row(n).amount_minor for n in range(SUPPLIERS))
+    short = 5_000_00  # more than the rows refused before reservation: the last rows run dry
+    switch.fund("MEZNPKKA", Money(total - short, "PKR"), uuid.uuid4())
+    switch.link_alias(
+        "SADAPAY", "03001234567", make_pk_iban("SADA", "77").compact, "35202-1234567-1", "Dye Works"
+    )
+    container.payments.connect("HABBPKKA", lambda p: PayeeDecision(accept=True))
+    container.payments.connect(
+        "SADAPAY",
+        lambda p: PayeeDecision(accept=p.request.amount_minor % 7 != 0, reason=ReasonCode.AC04),
+    )
+    rows = [row(n) for n in range(SUPPLIERS)]
+    rows[10] = row(10, creditor_iban=None, creditor_alias="03001234567")
+    rows[11] = row(11, creditor_iban=make_pk_iban("ZZZZ", "1").compact)
+    rows[12] = replace(rows[13], uetr=uuid.uuid4())  # same end-to-end id twice in the file
+    result = container.bulk.submit("MEZNPKKA", rows)
+    statuses = [p.status for p in result.payments]
+    assert len(statuses) == SUPPLIERS
+    assert result.payments[10].creditor_iban == make_pk_iban("SADA", "77").compact
+    assert result.payments[11].reason is ReasonCode.AC03
+    assert result.payments[13].reason is ReasonCode.DUPL  # the second of the pair
+    rejected_by_payee = [p for p in result.payments if p.reason is ReasonCode.AC04]
+    assert rejected_by_payee
+    assert all(p.request.amount_minor % 7 == 0 for p in rejected_by_payee)
+    assert any(p.reason is ReasonCode.AM04 for p in result.payments)  # liquidity ran out
+    assert result.settled + result.rejected == SUPPLIERS
+    settled = sum(
+        p.request.amount_minor for p in result.payments if p.status is PaymentStatus.SETTLED
+    )
+    assert switch.liquidity("MEZNPKKA").amount_minor == total - short - settled
+    assert (
+        switch.liquidity("HABBPKKA").amount_minor + switch.liquidity("SADAPAY").amount_minor
+        == settled
+    )
+    # The same file again pays nothing twice: unchanged rows answer as stored.
+    again = container.bulk.submit("MEZNPKKA", rows)
+    assert [p.id for p in again.payments if p.reason is not ReasonCode.DUPL] == [
+        p.id for p in result.payments if p.reason is not ReasonCode.DUPL
+    ]
+    assert switch.liquidity("MEZNPKKA").amount_minor == total - short - settled
+    assert container.ledger.verify().ok
