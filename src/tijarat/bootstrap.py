@@ -15,6 +15,7 @@ from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
 from tijarat.switch.bulk import BulkPayments
+from tijarat.switch.gateway import Gateway
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
@@ -84,6 +85,7 @@ class Container:
     payments: Payments
     requests: PaymentRequests
     bulk: BulkPayments
+    gateway: Gateway
 
     def close(self) -> None:
         self.ledger.close()
@@ -114,4 +116,5 @@ def build(
         payments=payments,
         requests=PaymentRequests(payments),
         bulk=BulkPayments(payments),
+        gateway=Gateway(payments),
     )

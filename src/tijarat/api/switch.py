@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
@@ -197,4 +197,41 @@ async def give_back(
             body.reason,
             body.return_id,
         )
+    )
+
+
+# ---------------------------------------------------------------------- ISO 20022
+XML = "application/xml"
+
+
+@router.post(
+    "/iso20022",
+    response_class=Response,
+    responses={200: {"content": {XML: {}}, "description": "the answering envelope (pacs.002)"}},
+)
+async def iso20022(request: Request, me: ParticipantDep, container: ContainerDep) -> Response:
+    """An envelope (head.001 AppHdr + Document) in, the answering envelope out.
+
+    pacs.008 is answered with pacs.002 per transaction; pacs.028 with pacs.002.
+    """
+    body = await request.body()
+    answer = await run_in_threadpool(container.gateway.receive, me, body)
+    return Response(answer, media_type=XML)
+
+
+@router.get("/messages")
+async def messages(
+    me: ParticipantDep,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, object]]:
+    """The participant's archived ISO 20022 messages, newest first."""
+    rows = await run_in_threadpool(container.gateway.archive, me, limit)
+    return [{**row, "id": str(row["id"])} for row in rows]
+
+
+@router.get("/messages/{message_id}", response_class=Response)
+async def message(message_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> Response:
+    return Response(
+        await run_in_threadpool(container.gateway.message, me, message_id), media_type=XML
     )

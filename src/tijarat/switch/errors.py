@@ -31,3 +31,6 @@ class SwitchError(StrEnum):
     REQUEST_NOT_OPEN = "switch_request_not_open"
     REQUEST_INVALID = "switch_request_invalid"
     BULK_INVALID = "switch_bulk_invalid"
+    HEADER_NOT_YOURS = "switch_header_not_yours"
+    MESSAGE_NOT_ACCEPTED = "switch_message_not_accepted"
+    MESSAGE_NOT_FOUND = "switch_message_not_found"

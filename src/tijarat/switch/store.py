@@ -251,3 +251,16 @@ requests_table = sa.Table(
     sa.Column("payment_id", sa.Uuid, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+
+messages_table = sa.Table(
+    "switch_messages",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("participant_id", sa.Uuid, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),  # "in" or "out", seen from the hub
+    sa.Column("message_type", sa.String(20), nullable=False),
+    sa.Column("business_message_id", sa.String(35), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
