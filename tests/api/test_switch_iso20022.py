@@ -114,11 +114,6 @@ def test_a_pacs008_is_answered_with_a_valid_pacs002_per_transaction(
         ("out", "pacs.002.001.10"),
     ]
     first_in = next(m for m in archive if m["message_type"] == "pacs.008.001.08")
-    assert (
-        client.get(f"/v1/switch/messages/{first_in['id']}", auth=auth).content
-        == envelope(sent, "MEZNPKKA")
-        or True
-    )  # built twice, timestamps equal: compare parsed content instead
     stored = client.get(f"/v1/switch/messages/{first_in['id']}", auth=auth).content
     assert iso.parse_envelope(stored).document == sent
 
