@@ -73,3 +73,36 @@ def test_statement_of_an_unknown_account_is_a_clear_error(tmp_path: Path) -> Non
     done = _run("ledger", "statement", "not-a-uuid", cwd=tmp_path)
     assert done.returncode == 2
     assert "not a UUID" in done.stderr
+
+
+def test_demo_archive_holds_schema_valid_messages_and_a_decodable_qr(tmp_path: Path) -> None:
+    import shutil
+
+    from tijarat.switch import iso20022 as iso
+
+    done = _run("demo", "--json", "--archive", "arch", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert all(step["ok"] for step in report["hub"]["steps"])
+    assert report["ledger_balanced"] is True
+    folder = tmp_path / "arch"
+    documents = sorted(p for p in folder.glob("*.xml") if not p.name.endswith(".head.xml"))
+    assert len(documents) >= 6
+    for document in documents:
+        iso.validate(document.read_bytes())  # each against its official XSD
+        iso.validate((folder / document.name.replace(".xml", ".head.xml")).read_bytes())
+    # Messages are numbered in the order they were exchanged: a request before its answer.
+    first = min(p.name for p in documents)
+    assert "-in-pacs.008" in first
+    zbarimg = shutil.which("zbarimg")
+    assert zbarimg, "run-tests installs Debian's zbar-tools"
+    decoded = subprocess.run(
+        [zbarimg, "--raw", "-q", str(folder / "skardu-crafts-qr.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert decoded.startswith("000201")
+    assert "Skardu" in decoded
+    # A second run on the same database plays again (fresh codes, no collisions).
+    assert _run("demo", "--json", cwd=tmp_path).returncode == 0

@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,18 +73,37 @@ def serve(
 
 
 @app.command()
-def demo(database_url: DatabaseUrl = None, json_output: JsonOutput = False) -> None:
-    """Play the Skardu story on the ledger: escrow, FX, supplier payments, expiry, verify."""
+def demo(
+    database_url: DatabaseUrl = None,
+    json_output: JsonOutput = False,
+    archive: Annotated[
+        Path | None,
+        typer.Option(help="Write every ISO 20022 message (Document + AppHdr) and QR here."),
+    ] = None,
+) -> None:
+    """Play the Skardu story: the ledger chapter, then three institutions on the hub."""
+    from tijarat.cli import demo_hub  # noqa: PLC0415
     from tijarat.cli.demo_ledger import play  # noqa: PLC0415
 
     clock = ManualClock(datetime.now(UTC))
     container = build(_settings(database_url), clock=clock)
     try:
         report = play(container, clock)
+        hub = demo_hub.play(container, clock, archive)
+        verified = container.ledger.verify()  # after both chapters
     finally:
         container.close()
+    report.ledger_balanced = verified.ok
+    report.problems = verified.problems
+    hub_ok = all(ok for _, _, ok in hub.steps)
     if json_output:
-        print(json.dumps(report.as_json(), indent=2))
+        result = report.as_json()
+        result["hub"] = {
+            "steps": [{"title": t, "outcome": o, "ok": ok} for t, o, ok in hub.steps],
+            "liquidity": hub.liquidity,
+            "archived_files": hub.archived_files,
+        }
+        print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         table = Table(title="The Skardu story — ledger chapter", show_lines=False)
         table.add_column("", width=2)
@@ -98,9 +118,20 @@ def demo(database_url: DatabaseUrl = None, json_output: JsonOutput = False) -> N
         for name, value in report.balances.items():
             balances.add_row(name, value)
         console.print(balances)
+        steps = Table(title="The Skardu story — on the instant payment hub")
+        steps.add_column("", width=2)
+        steps.add_column("step")
+        steps.add_column("outcome")
+        for title, outcome, ok in hub.steps:
+            steps.add_row("✓" if ok else "✗", title, outcome)
+        console.print(steps)
+        for name, value in hub.liquidity.items():
+            console.print(f"  liquidity at the hub: {name}: {value}")
+        if archive is not None:
+            console.print(f"  {hub.archived_files} files written to {archive}")
         verdict = "[green]balanced[/]" if report.ledger_balanced else "[red]NOT balanced[/]"
         console.print(f"Ledger verify: {verdict}")
-    if not report.ledger_balanced or not all(step.ok for step in report.steps):
+    if not report.ledger_balanced or not all(step.ok for step in report.steps) or not hub_ok:
         raise typer.Exit(1)
 
 

@@ -96,7 +96,7 @@ class Gateway:
                     table.c.created_at,
                 )
                 .where(table.c.participant_id == participant.id)
-                .order_by(table.c.created_at.desc(), table.c.id)
+                .order_by(table.c.seq.desc())
                 .limit(max(1, min(limit, ARCHIVE_PAGE_MAX)))
             ).all()
         return [dict(row._mapping) for row in rows]  # noqa: SLF001 - SQLAlchemy's public row API

@@ -256,7 +256,9 @@ requests_table = sa.Table(
 messages_table = sa.Table(
     "switch_messages",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
+    # A sequence orders the archive: a message and its answer may share a clock reading.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("id", sa.Uuid, nullable=False, unique=True),
     sa.Column("participant_id", sa.Uuid, nullable=False),
     sa.Column("direction", sa.String(3), nullable=False),  # "in" or "out", seen from the hub
     sa.Column("message_type", sa.String(20), nullable=False),

@@ -19,7 +19,14 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "switch_messages",
-        sa.Column("id", sa.Uuid, primary_key=True),
+        # A sequence orders the archive: a message and its answer may share a clock reading.
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("id", sa.Uuid, nullable=False, unique=True),
         sa.Column("participant_id", sa.Uuid, nullable=False),
         sa.Column("direction", sa.String(3), nullable=False),
         sa.Column("message_type", sa.String(20), nullable=False),
@@ -27,9 +34,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
     )
-    op.create_index(
-        "ix_switch_messages_participant", "switch_messages", ["participant_id", "created_at"]
-    )
+    op.create_index("ix_switch_messages_participant", "switch_messages", ["participant_id", "seq"])
 
 
 def downgrade() -> None:
