@@ -68,7 +68,7 @@ _MOBILE_MESSAGE = "mobile number must be a Pakistani mobile number such as 0300 
 
 @dataclass(frozen=True, slots=True)
 class MobileNumber:
-    """A Pakistani mobile number (+92 3XX XXXXXXX); the Raast ID of a customer."""
+    """A Pakistani mobile number (+92 3nn nnnnnnn); the Raast ID of a customer."""
 
     e164: str  # "+923001234567"
 
