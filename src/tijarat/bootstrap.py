@@ -107,6 +107,7 @@ def build(
     ledger = LedgerService(LedgerStore(engine, clock), commit_workers=workers)
     switch = SwitchService(engine, ledger, clock)
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
+    bulk = BulkPayments(payments)
     return Container(
         settings=settings,
         engine=engine,
@@ -115,6 +116,6 @@ def build(
         switch=switch,
         payments=payments,
         requests=PaymentRequests(payments),
-        bulk=BulkPayments(payments),
-        gateway=Gateway(payments),
+        bulk=bulk,
+        gateway=Gateway(payments, bulk),
     )

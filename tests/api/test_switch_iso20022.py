@@ -155,3 +155,119 @@ def test_bad_xml_forged_headers_and_duplicates(setup: tuple[TestClient, tuple[st
         "/v1/switch/iso20022", content=envelope(document, "MEZNPKKA"), headers=XML
     )
     assert unauthenticated.status_code == 401
+
+
+def test_a_pain001_file_is_answered_with_pain002_and_a_pacs004_returns(
+    setup: tuple[TestClient, tuple[str, str]], sqlite_container: Container
+) -> None:
+    from datetime import date
+
+    client, auth = setup
+    habib_secret = sqlite_container.switch.register_participant(
+        "SADAPAY", "SadaPay", ParticipantCategory.DIRECT_SETTLEMENT, bank_code="SADA"
+    )[1]
+    sqlite_container.payments.connect("SADAPAY", lambda _p: PayeeDecision(accept=True))
+
+    def payee(n: int, account: iso.Account) -> iso.InitiationTransaction:
+        return iso.InitiationTransaction(
+            end_to_end_id=f"PAY-{n}-{uuid.uuid4().hex[:8]}",
+            amount=Money(1_000_00 * n, "PKR"),
+            creditor=iso.Party(name=f"Supplier {n}"),
+            creditor_account=account,
+            remittance_information=(f"Bill {n}",),
+        )
+
+    def instruction(
+        name: str, payees: tuple[iso.InitiationTransaction, ...]
+    ) -> iso.PaymentInstruction:
+        return iso.PaymentInstruction(
+            payment_information_id=name,
+            requested_execution=date(2026, 11, 24),
+            debtor=iso.Party(name="Skardu Crafts"),
+            debtor_account=iso.Account(iban=Iban.parse(make_pk_iban("MEZN", "1").compact)),
+            debtor_agent=iso.Agent(member_id="MEZNPKKA"),
+            transactions=payees,
+        )
+
+    file = iso.CustomerCreditTransferInitiation(
+        message_id="FILE" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        initiating_party=iso.Party(name="Skardu Crafts"),
+        payment_instructions=(
+            instruction(
+                "WOOL",
+                (
+                    payee(1, iso.Account(proxy=MobileNumber.parse("03001234567"))),
+                    payee(2, iso.Account(iban=Iban.parse(make_pk_iban("SADA", "5").compact))),
+                ),
+            ),
+            instruction(
+                "DYES", (payee(3, iso.Account(iban=Iban.parse(make_pk_iban("ZZZZ", "1").compact))),)
+            ),
+        ),
+    )
+    body = iso.build_envelope(
+        iso.Envelope(
+            iso.BusinessApplicationHeader(
+                from_agent=iso.Agent(member_id="MEZNPKKA"),
+                to_agent=iso.Agent(member_id="RAASTHUB"),
+                business_message_id=file.message_id,
+                message_definition_id=iso.MessageType.PAIN_001.value,
+                created_at=file.created_at,
+            ),
+            file,
+        )
+    )
+    response = client.post("/v1/switch/iso20022", content=body, headers=XML, auth=auth)
+    assert response.status_code == 200, response.text
+    answer = iso.parse_envelope(response.content).document
+    assert isinstance(answer, iso.CustomerPaymentStatusReport)
+    iso.validate(iso.build_pain002(answer), "pain.002.001.10")
+    statuses = {
+        group.original_payment_information_id: [t.status for t in group.transactions]
+        for group in answer.payment_instructions
+    }
+    assert statuses == {
+        "WOOL": [iso.PaymentStatus.ACSC, iso.PaymentStatus.ACSC],
+        "DYES": [iso.PaymentStatus.RJCT],
+    }
+    resent = client.post("/v1/switch/iso20022", content=body, headers=XML, auth=auth)
+    assert resent.status_code == 200
+    assert client.get("/v1/switch/liquidity", auth=auth).json()["available_minor"] == 97_000_00
+    # SadaPay returns half of what it received, by pacs.004.
+    received = sqlite_container.payments.status(
+        "MEZNPKKA", file.payment_instructions[0].transactions[1].end_to_end_id
+    )
+    back = iso.PaymentReturn(
+        message_id="RET" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        transactions=(
+            iso.ReturnTransaction(
+                return_id="R1",
+                original_end_to_end_id=received.request.end_to_end_id,
+                original_transaction_id=received.request.tx_id,
+                original_uetr=received.request.uetr,
+                returned_amount=Money(1_000_00, "PKR"),
+                reason=iso.Reason(code=iso.ReasonCode.MD06),
+            ),
+        ),
+    )
+    returned = client.post(
+        "/v1/switch/iso20022",
+        content=iso.build_envelope(
+            iso.Envelope(
+                iso.BusinessApplicationHeader(
+                    from_agent=iso.Agent(member_id="SADAPAY"),
+                    to_agent=iso.Agent(member_id="RAASTHUB"),
+                    business_message_id=back.message_id,
+                    message_definition_id=iso.MessageType.PACS_004.value,
+                    created_at=back.created_at,
+                ),
+                back,
+            )
+        ),
+        headers=XML,
+        auth=("SADAPAY", habib_secret),
+    )
+    assert returned.status_code == 200, returned.text
+    assert client.get("/v1/switch/liquidity", auth=auth).json()["available_minor"] == 98_000_00

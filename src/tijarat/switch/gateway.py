@@ -3,13 +3,15 @@
 A participant sends an envelope (head.001 AppHdr + Document, see iso20022.envelope) whose
 header must name that participant as the sender. pacs.008 transactions become credit
 transfers (payments.py, the same rules as the JSON form) and are answered with one pacs.002
-listing each transaction's status and reason; pacs.028 status requests are answered with
-pacs.002 too. Every message received or sent is kept, per participant, because regulators
-require the record (`archive`, `message`).
+listing each transaction's status and reason; pacs.028 status requests and pacs.004 returns
+(from the payee) are answered with pacs.002 too; a pain.001 bulk file goes through bulk.py
+and is answered with pain.002. Every message received or sent is kept, per participant,
+because regulators require the record (`archive`, `message`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,17 +22,20 @@ from tijarat.kernel.clock import from_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
+from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.errors import SwitchError
-from tijarat.switch.model import CreditTransfer, Participant, Payment
+from tijarat.switch.model import CreditTransfer, Participant, Payment, ReasonCode
 from tijarat.switch.payments import Payments
 
 HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
+RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
 ARCHIVE_PAGE_MAX = 500
 
 
 class Gateway:
-    def __init__(self, payments: Payments) -> None:
+    def __init__(self, payments: Payments, bulk: BulkPayments) -> None:
         self.payments = payments
+        self.bulk = bulk
         self.engine = payments.engine
         self.clock = payments.clock
 
@@ -61,6 +66,12 @@ class Gateway:
             answer = self._report(
                 (), [self._status(participant, tx) for tx in document.transactions]
             )
+        elif isinstance(document, iso.PaymentReturn):
+            answer = self._report(
+                (), [self._return(participant, tx) for tx in document.transactions]
+            )
+        elif isinstance(document, iso.CustomerCreditTransferInitiation):
+            return self._bulk(participant, document)
         else:
             raise DomainError(
                 SwitchError.MESSAGE_NOT_ACCEPTED,
@@ -68,19 +79,102 @@ class Gateway:
                 status=422,
                 fields={"message_type": header.message_definition_id},
             )
+        return self._reply(participant, answer)
+
+    def _reply(
+        self,
+        participant: Participant,
+        answer: iso.PaymentStatusReport | iso.CustomerPaymentStatusReport,
+    ) -> bytes:
+        kind = answer.MESSAGE_TYPE.value
         reply = iso.Envelope(
             iso.BusinessApplicationHeader(
                 from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
                 to_agent=iso.Agent(member_id=participant.code),
                 business_message_id=answer.message_id,
-                message_definition_id=iso.MessageType.PACS_002.value,
+                message_definition_id=kind,
                 created_at=answer.created_at,
             ),
             answer,
         )
         out = iso.build_envelope(reply)
-        self._archive(participant, "out", iso.MessageType.PACS_002.value, answer.message_id, out)
+        self._archive(participant, "out", kind, answer.message_id, out)
         return out
+
+    def _bulk(
+        self, participant: Participant, document: iso.CustomerCreditTransferInitiation
+    ) -> bytes:
+        """pain.001: every payee of every instruction through bulk.py; pain.002 answers each."""
+        rows: list[CreditTransfer] = []
+        owners: list[str] = []
+        for instruction in document.payment_instructions:
+            account = instruction.debtor_account
+            debtor_iban = account.iban.compact if account.iban else ""
+            for tx in instruction.transactions:
+                creditor = tx.creditor_account
+                rows.append(
+                    CreditTransfer(
+                        msg_id=document.message_id,
+                        end_to_end_id=tx.end_to_end_id,
+                        tx_id=tx.instruction_id or tx.end_to_end_id,
+                        # A pain.001 may omit the UETR: derive a stable one, so a re-sent file
+                        # names the same payments (and moves money once).
+                        uetr=tx.uetr or _uetr(participant, tx.end_to_end_id),
+                        amount_minor=tx.amount.amount_minor,
+                        currency=tx.amount.currency,
+                        debtor_name=instruction.debtor.name,
+                        debtor_iban=debtor_iban,
+                        creditor_alias=creditor.proxy.e164 if creditor.proxy else None,
+                        creditor_iban=(
+                            creditor.iban.compact if creditor.iban and not creditor.proxy else None
+                        ),
+                        creditor_name=tx.creditor.name,
+                        remittance_information=" ".join(tx.remittance_information)[:140] or None,
+                        purpose=tx.purpose,
+                    )
+                )
+                owners.append(instruction.payment_information_id)
+        result = self.bulk.submit(participant.code, rows)
+        by_instruction: dict[str, list[iso.TransactionStatus]] = {}
+        for owner, payment in zip(owners, result.payments, strict=True):
+            # pain.002 names transactions by end-to-end id only (no TxId in its schema).
+            status = _status_of(payment)
+            by_instruction.setdefault(owner, []).append(
+                iso.TransactionStatus(
+                    status=status.status,
+                    original_end_to_end_id=status.original_end_to_end_id,
+                    original_uetr=status.original_uetr,
+                    reasons=status.reasons,
+                )
+            )
+        answer = iso.CustomerPaymentStatusReport(
+            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            created_at=from_ns(self.clock.now_ns()),
+            original_group=iso.OriginalGroupStatus(
+                original_message_id=document.message_id,
+                original_message_name=iso.MessageType.PAIN_001.value,
+            ),
+            payment_instructions=tuple(
+                iso.PaymentInstructionStatus(
+                    original_payment_information_id=owner, transactions=tuple(statuses)
+                )
+                for owner, statuses in by_instruction.items()
+            ),
+        )
+        return self._reply(participant, answer)
+
+    def _return(self, participant: Participant, tx: iso.ReturnTransaction) -> iso.TransactionStatus:
+        """pacs.004 from the payee: send back (part of) the payment the UETR names."""
+        payment = self.payments.by_uetr(tx.original_uetr)
+        reason = tx.reason.code.value if tx.reason.code else "CUST"
+        updated = self.payments.return_payment(
+            participant.code,
+            payment.id,
+            tx.returned_amount.amount_minor,
+            ReasonCode(reason),
+            uuid.uuid5(RETURN_NAMESPACE, f"{participant.id}:{tx.return_id}"),
+        )
+        return _status_of(updated)
 
     # ------------------------------------------------------------------ archive
     def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:
@@ -177,6 +271,12 @@ class Gateway:
             original_groups=groups,
             transactions=tuple(statuses),
         )
+
+
+def _uetr(participant: Participant, end_to_end_id: str) -> uuid.UUID:
+    """A UUIDv4-shaped UETR derived from the sender and its end-to-end id (stable)."""
+    digest = hashlib.sha256(f"{participant.id}:{end_to_end_id}".encode()).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 def _status_of(payment: Payment) -> iso.TransactionStatus:

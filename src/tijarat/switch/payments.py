@@ -375,6 +375,15 @@ class Payments:
             raise DomainError(SwitchError.PAYMENT_NOT_FOUND, f"no payment {payment_id}", status=404)
         return _payment(row)
 
+    def by_uetr(self, uetr: uuid.UUID) -> Payment:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.payments_table).where(store.payments_table.c.uetr == uetr)
+            ).first()
+        if row is None:
+            raise DomainError(SwitchError.PAYMENT_NOT_FOUND, f"no payment {uetr}", status=404)
+        return _payment(row)
+
     def status(self, participant_code: str, end_to_end_id: str) -> Payment:
         """A payer's payment by its end-to-end id (what a pacs.028 status request names)."""
         participant = self.directory.participant(participant_code)
