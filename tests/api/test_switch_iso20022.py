@@ -271,3 +271,37 @@ def test_a_pain001_file_is_answered_with_pain002_and_a_pacs004_returns(
     )
     assert returned.status_code == 200, returned.text
     assert client.get("/v1/switch/liquidity", auth=auth).json()["available_minor"] == 98_000_00
+
+
+def test_the_settlement_statement_is_a_valid_camt053_that_matches_liquidity(
+    setup: tuple[TestClient, tuple[str, str]],
+) -> None:
+    client, auth = setup
+    sent = iso.CustomerCreditTransfer(
+        message_id="MSG" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        transactions=(transaction(iso.Account(proxy=MobileNumber.parse("03001234567"))),),
+    )
+    assert (
+        client.post(
+            "/v1/switch/iso20022", content=envelope(sent, "MEZNPKKA"), headers=XML, auth=auth
+        ).status_code
+        == 200
+    )
+    response = client.get("/v1/switch/statement", auth=auth)
+    assert response.status_code == 200, response.text
+    document = iso.parse_envelope(response.content).document
+    assert isinstance(document, iso.BankToCustomerStatement)
+    iso.validate(iso.build_camt053(document), "camt.053.001.08")
+    (statement,) = document.statements
+    assert statement.account.hub_account == "MEZNPKKA"
+    amounts = [entry.amount.amount_minor for entry in statement.entries]
+    assert amounts == [100_000_00, -2_500_00]  # funds in, then the payment (no reservation)
+    closing = next(b for b in statement.balances if b.type is iso.BalanceType.CLBD)
+    assert (
+        closing.amount.amount_minor
+        == client.get("/v1/switch/liquidity", auth=auth).json()["available_minor"]
+    )
+    assert statement.entries[1].uetr == sent.transactions[0].uetr
+    naive = client.get("/v1/switch/statement?from=2026-01-01T00:00:00", auth=auth)
+    assert (naive.status_code, naive.json()["code"]) == (422, "switch_statement_invalid")

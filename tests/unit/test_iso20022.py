@@ -988,7 +988,11 @@ def test_json_form_shape() -> None:
     data = iso.to_json(pacs008())
     transaction = data["transactions"][0]
     assert transaction["amount"] == {"amount_minor": 125_000, "currency": "PKR"}
-    assert transaction["creditor_account"] == {"iban": IBAN_B.compact, "proxy": "+923001234567"}
+    assert transaction["creditor_account"] == {
+        "iban": IBAN_B.compact,
+        "proxy": "+923001234567",
+        "hub_account": None,
+    }
     assert transaction["uetr"] == str(uuid.UUID(int=1, version=4))
     assert data["created_at"] == "2025-06-01T14:30:05.250000+05:00"
     assert data["settlement_date"] == "2025-06-01"
@@ -1078,3 +1082,27 @@ def test_kernel_types_are_used_for_accounts() -> None:
     account = parsed.transactions[0].creditor_account
     assert isinstance(account.iban, Iban)
     assert isinstance(account.proxy, MobileNumber)
+
+
+def test_a_hub_settlement_account_round_trips_as_othr_id() -> None:
+    account = iso.Account(hub_account="MEZNPKKA")
+    statement = iso.BankToCustomerStatement(
+        message_id="STMT1",
+        created_at=datetime(2026, 11, 24, 12, 0, tzinfo=UTC),
+        statements=(
+            iso.AccountStatement(
+                statement_id="S1",
+                account=account,
+                balances=(
+                    iso.Balance(iso.BalanceType.OPBD, Money(100, "PKR"), date(2026, 11, 24)),
+                    iso.Balance(iso.BalanceType.CLBD, Money(-50, "PKR"), date(2026, 11, 24)),
+                ),
+            ),
+        ),
+    )
+    xml = iso.build_camt053(statement)
+    iso.validate(xml, "camt.053.001.08")
+    assert b"HUBSTL" in xml
+    assert iso.parse_camt053(xml) == statement
+    with pytest.raises(DomainError):
+        iso.Account(hub_account="X", iban=IBAN_B)

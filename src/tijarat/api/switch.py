@@ -6,6 +6,7 @@ Participants authenticate with HTTP Basic: their code and the secret issued at r
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,6 +14,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
 from tijarat.api.deps import ContainerDep, OperatorDep
+from tijarat.kernel.clock import to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
 from tijarat.switch.model import Participant, ParticipantStatus, PayeeDecision
@@ -235,3 +237,24 @@ async def message(message_id: uuid.UUID, me: ParticipantDep, container: Containe
     return Response(
         await run_in_threadpool(container.gateway.message, me, message_id), media_type=XML
     )
+
+
+@router.get("/statement", response_class=Response)
+async def statement(
+    me: ParticipantDep,
+    container: ContainerDep,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> Response:
+    """camt.053 of the caller's settlement account, in an envelope (default: everything)."""
+    for moment in (start, end):
+        if moment is not None and moment.tzinfo is None:
+            raise DomainError(
+                "switch_statement_invalid",
+                "from and to need a time zone, e.g. 2026-11-24T00:00:00+05:00",
+                status=422,
+            )
+    start_ns = to_ns(start) if start else 0
+    end_ns = to_ns(end) if end else (1 << 63) - 1
+    body = await run_in_threadpool(container.gateway.settlement_statement, me, start_ns, end_ns)
+    return Response(body, media_type=XML)

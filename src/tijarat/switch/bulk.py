@@ -119,7 +119,7 @@ class BulkPayments:
                 decision = None
             if decision is not None:
                 decisions[i] = decision
-        self._answer(plans, decisions)
+        self._answer(plans, decisions, {i: rows[i].uetr for i in decisions})
         final: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {}
         for i in stored:
             reason = plans[i][3] or refused.get(i)
@@ -303,7 +303,12 @@ class BulkPayments:
             None,
         )
 
-    def _answer(self, plans: list[Plan], decisions: dict[int, PayeeDecision]) -> None:
+    def _answer(
+        self,
+        plans: list[Plan],
+        decisions: dict[int, PayeeDecision],
+        uetrs: dict[int, uuid.UUID],
+    ) -> None:
         for accept in (True, False):
             chosen = [i for i, decision in decisions.items() if decision.accept is accept]
             kind = "post" if accept else "void"
@@ -318,6 +323,7 @@ class BulkPayments:
                         Transfer(
                             uuid.uuid5(HUB_NAMESPACE, f"{kind}:{plans[i][0]}"),
                             pending_id=plans[i][0],
+                            user_data_128=uetrs[i],
                             flags=flag,
                         )
                         for i in chunk

@@ -20,15 +20,32 @@ import sqlalchemy as sa
 
 from tijarat.kernel.clock import from_ns
 from tijarat.kernel.errors import DomainError
+from tijarat.kernel.money import Money
+from tijarat.ledger.model import TransferFlags
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.errors import SwitchError
-from tijarat.switch.model import CreditTransfer, Participant, Payment, ReasonCode
+from tijarat.switch.model import (
+    TRANSFER_CODE_CREDIT_TRANSFER,
+    TRANSFER_CODE_FUND_IN,
+    TRANSFER_CODE_FUND_OUT,
+    TRANSFER_CODE_RETURN,
+    CreditTransfer,
+    Participant,
+    Payment,
+    ReasonCode,
+)
 from tijarat.switch.payments import Payments
 
 HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
 RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
+_ENTRY_KINDS = {
+    TRANSFER_CODE_CREDIT_TRANSFER: "credit transfer",
+    TRANSFER_CODE_RETURN: "payment return",
+    TRANSFER_CODE_FUND_IN: "funds in",
+    TRANSFER_CODE_FUND_OUT: "funds out",
+}
 ARCHIVE_PAGE_MAX = 500
 
 
@@ -175,6 +192,74 @@ class Gateway:
             uuid.uuid5(RETURN_NAMESPACE, f"{participant.id}:{tx.return_id}"),
         )
         return _status_of(updated)
+
+    def settlement_statement(self, participant: Participant, start_ns: int, end_ns: int) -> bytes:
+        """camt.053 of the participant's settlement account over [start, end): booked entries.
+
+        Built from the ledger's statement, so it shows what the ledger holds: reservations
+        and their voids are not bookings and are left out; posts, returns and funds in/out
+        are entries, credits positive and debits negative, with the payment's UETR.
+        """
+        account_id = participant.settlement_account_id
+        ledger_statement = self.payments.ledger.statement(account_id, start_ns, end_ns, 10_000)
+        entries = []
+        for entry in ledger_statement.entries:
+            transfer = entry.transfer
+            if transfer.flags & (TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER):
+                continue
+            amount = transfer.amount or 0
+            uetr = transfer.user_data_128
+            entries.append(
+                iso.StatementEntry(
+                    amount=Money(amount if entry.direction == "credit" else -amount, "PKR"),
+                    status=iso.EntryStatus.BOOK,
+                    booking_date=from_ns(transfer.timestamp),
+                    entry_reference=transfer.id.hex[:35],
+                    uetr=uetr if uetr is not None and uetr.version == 4 else None,
+                    additional_information=_ENTRY_KINDS.get(transfer.code, "hub transfer"),
+                )
+            )
+        now = from_ns(self.clock.now_ns())
+        period_end = from_ns(min(end_ns, self.clock.now_ns()))
+        document = iso.BankToCustomerStatement(
+            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            created_at=now,
+            statements=(
+                iso.AccountStatement(
+                    statement_id=f"{participant.code}-{start_ns // 1_000_000_000}",
+                    account=iso.Account(hub_account=participant.code),
+                    balances=(
+                        iso.Balance(
+                            iso.BalanceType.OPBD,
+                            Money(ledger_statement.opening.net_credit_posted, "PKR"),
+                            from_ns(start_ns).date(),
+                        ),
+                        iso.Balance(
+                            iso.BalanceType.CLBD,
+                            Money(ledger_statement.closing.net_credit_posted, "PKR"),
+                            period_end.date(),
+                        ),
+                    ),
+                    entries=tuple(entries),
+                    created_at=now,
+                    period_start=from_ns(start_ns),
+                    period_end=period_end,
+                ),
+            ),
+        )
+        reply = iso.Envelope(
+            iso.BusinessApplicationHeader(
+                from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+                to_agent=iso.Agent(member_id=participant.code),
+                business_message_id=document.message_id,
+                message_definition_id=iso.MessageType.CAMT_053.value,
+                created_at=now,
+            ),
+            document,
+        )
+        out = iso.build_envelope(reply)
+        self._archive(participant, "out", iso.MessageType.CAMT_053.value, document.message_id, out)
+        return out
 
     # ------------------------------------------------------------------ archive
     def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:

@@ -236,6 +236,7 @@ class Payments:
                 Transfer(
                     uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment_id}"),
                     pending_id=payment_id,
+                    user_data_128=payment.request.uetr,
                     flags=flag,
                 )
             ]

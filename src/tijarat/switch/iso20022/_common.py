@@ -32,6 +32,7 @@ from tijarat.switch.iso20022._xml import (
 )
 from tijarat.switch.iso20022.errors import Iso20022Error
 from tijarat.switch.iso20022.model import (
+    HUB_ACCOUNT_SCHEME,
     RAAST_ALIAS_PROXY_TYPE,
     Account,
     Agent,
@@ -230,6 +231,10 @@ def write_account(parent: XmlElement, local: str, account: Account) -> XmlElemen
     identification = add(element, "Id")
     if account.iban is not None:
         add(identification, "IBAN", account.iban.compact)
+    elif account.hub_account is not None:
+        other = add(identification, "Othr")
+        add(other, "Id", account.hub_account)
+        add(add(other, "SchmeNm"), "Prtry", HUB_ACCOUNT_SCHEME)
     else:
         assert account.proxy is not None  # Account guarantees an IBAN or an alias
         other = add(identification, "Othr")
@@ -250,6 +255,8 @@ def read_account(element: XmlElement) -> Account:
         alias = None
         if iban is None:
             other_id = required_text(identification, "Othr", "Id")
+            if text_at(identification, "Othr", "SchmeNm", "Prtry") == HUB_ACCOUNT_SCHEME:
+                return Account(hub_account=other_id)
             if text_at(identification, "Othr", "SchmeNm", "Prtry") != RAAST_ALIAS_PROXY_TYPE:
                 raise invalid_field(
                     "account",

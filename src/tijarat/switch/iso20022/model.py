@@ -65,6 +65,7 @@ REASON_LINES_MAX = 10
 BALANCES_PER_STATEMENT_MAX = 20
 STATEMENTS_PER_MESSAGE_MAX = 100
 RAAST_ALIAS_PROXY_TYPE = "MSISDN"  # Prxy/Tp/Prtry of a Raast ID (a mobile number)
+HUB_ACCOUNT_SCHEME = "HUBSTL"  # Othr/SchmeNm/Prtry of an account held at the hub
 
 
 class SettlementMethod(StrEnum):
@@ -193,16 +194,21 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A cash account (CashAccount38): an IBAN, a Raast ID (alias), or both."""
+    """A cash account (CashAccount38): an IBAN, a Raast ID (alias), or both; or an account
+    held at the hub itself (a participant's settlement account), named by `hub_account`."""
 
     iban: Iban | None = None
     proxy: MobileNumber | None = None
+    hub_account: str | None = None  # Id/Othr/Id with SchmeNm/Prtry HUB_ACCOUNT_SCHEME
 
     def __post_init__(self) -> None:
         check_optional(self.iban, Iban, "iban")
         check_optional(self.proxy, MobileNumber, "proxy")
-        if self.iban is None and self.proxy is None:
-            raise invalid_field("account", "an account needs an IBAN or a Raast ID")
+        check_optional_text(self.hub_account, "hub_account", 34)
+        if self.iban is None and self.proxy is None and self.hub_account is None:
+            raise invalid_field("account", "an account needs an IBAN, a Raast ID or a hub id")
+        if self.hub_account is not None and (self.iban is not None or self.proxy is not None):
+            raise invalid_field("account", "a hub account has no IBAN or Raast ID")
 
 
 @dataclass(frozen=True, slots=True)
