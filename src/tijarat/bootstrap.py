@@ -108,6 +108,7 @@ def build(
     switch = SwitchService(engine, ledger, clock)
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
+    requests = PaymentRequests(payments)
     return Container(
         settings=settings,
         engine=engine,
@@ -115,7 +116,7 @@ def build(
         ledger=ledger,
         switch=switch,
         payments=payments,
-        requests=PaymentRequests(payments),
+        requests=requests,
         bulk=bulk,
-        gateway=Gateway(payments, bulk),
+        gateway=Gateway(payments, bulk, requests),
     )

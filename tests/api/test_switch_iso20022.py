@@ -305,3 +305,108 @@ def test_the_settlement_statement_is_a_valid_camt053_that_matches_liquidity(
     assert statement.entries[1].uetr == sent.transactions[0].uetr
     naive = client.get("/v1/switch/statement?from=2026-01-01T00:00:00", auth=auth)
     assert (naive.status_code, naive.json()["code"]) == (422, "switch_statement_invalid")
+
+
+def test_request_to_pay_over_iso20022_pain013_then_pain014(
+    setup: tuple[TestClient, tuple[str, str]], sqlite_container: Container
+) -> None:
+    from datetime import date, timedelta
+
+    from tijarat.kernel.clock import from_ns
+
+    client, meezan = setup
+    switch = sqlite_container.switch
+    sada_secret = switch.register_participant(
+        "SADAPAY", "SadaPay", ParticipantCategory.DIRECT_SETTLEMENT, bank_code="SADA"
+    )[1]
+    switch.fund("SADAPAY", Money(50_000_00, "PKR"), uuid.uuid4())
+    switch.link_alias(
+        "SADAPAY", "03211234567", make_pk_iban("SADA", "8").compact, "35202-7654321-1", "Sana Baig"
+    )
+    sqlite_container.payments.connect("MEZNPKKA", lambda _p: PayeeDecision(accept=True))
+    sada = ("SADAPAY", sada_secret)
+
+    def rtp_instruction(number: str, e2e: str) -> iso.RequestToPayInstruction:
+        return iso.RequestToPayInstruction(
+            payment_information_id=f"I-{e2e}",
+            requested_execution=date(2026, 11, 24),
+            expiry=from_ns(sqlite_container.clock.now_ns()) + timedelta(hours=1),
+            debtor=iso.Party(name="Customer"),
+            debtor_account=iso.Account(proxy=MobileNumber.parse(number)),
+            debtor_agent=iso.Agent(member_id="RAASTHUB"),
+            transactions=(
+                iso.RequestToPayTransaction(
+                    end_to_end_id=e2e,
+                    amount=Money(5_000_00, "PKR"),
+                    creditor=iso.Party(name="Skardu Crafts"),
+                    creditor_account=iso.Account(
+                        iban=Iban.parse(make_pk_iban("MEZN", "1").compact)
+                    ),
+                    creditor_agent=iso.Agent(member_id="MEZNPKKA"),
+                    remittance_information=("Rug order 42",),
+                ),
+            ),
+        )
+
+    def post(document: object, sender: str, auth: tuple[str, str]) -> object:
+        header = iso.BusinessApplicationHeader(
+            from_agent=iso.Agent(member_id=sender),
+            to_agent=iso.Agent(member_id="RAASTHUB"),
+            business_message_id=document.message_id,  # type: ignore[attr-defined]
+            message_definition_id=document.MESSAGE_TYPE.value,  # type: ignore[attr-defined]
+            created_at=document.created_at,  # type: ignore[attr-defined]
+        )
+        response = client.post(
+            "/v1/switch/iso20022",
+            content=iso.build_envelope(iso.Envelope(header, document)),  # type: ignore[arg-type]
+            headers=XML,
+            auth=auth,
+        )
+        assert response.status_code == 200, response.text
+        return iso.parse_envelope(response.content).document
+
+    asked = iso.RequestToPay(
+        message_id="RTP" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        initiating_party=iso.Party(name="Skardu Crafts"),
+        payment_instructions=(
+            rtp_instruction("03211234567", "RTP-1"),
+            rtp_instruction("03009999999", "RTP-2"),
+        ),
+    )
+    status = post(asked, "MEZNPKKA", meezan)
+    assert isinstance(status, iso.RequestToPayResponse)
+    iso.validate(iso.build_pain014(status), "pain.014.001.07")
+    answers = {
+        t.original_end_to_end_id: (t.status, [r.code for r in t.reasons])
+        for group in status.payment_instructions
+        for t in group.transactions
+    }
+    assert answers == {
+        "RTP-1": (iso.PaymentStatus.PDNG, []),
+        "RTP-2": (iso.PaymentStatus.RJCT, [iso.ReasonCode.AC03]),
+    }
+    assert [r.end_to_end_id for r in sqlite_container.requests.inbox("SADAPAY")] == ["RTP-1"]
+    accepted = iso.RequestToPayResponse(
+        message_id="ANS" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        initiating_party=iso.Party(name="Sana Baig"),
+        original_group=iso.OriginalGroupStatus(
+            original_message_id=asked.message_id, original_message_name="pain.013.001.07"
+        ),
+        payment_instructions=(
+            iso.PaymentInstructionStatus(
+                original_payment_information_id="I-RTP-1",
+                transactions=(
+                    iso.TransactionStatus(
+                        status=iso.PaymentStatus.ACCP, original_end_to_end_id="RTP-1"
+                    ),
+                ),
+            ),
+        ),
+    )
+    paid = post(accepted, "SADAPAY", sada)
+    assert isinstance(paid, iso.PaymentStatusReport)
+    assert paid.transactions[0].status is iso.PaymentStatus.ACSC
+    assert client.get("/v1/switch/liquidity", auth=sada).json()["available_minor"] == 45_000_00
+    assert sqlite_container.requests.inbox("SADAPAY") == []

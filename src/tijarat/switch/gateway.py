@@ -5,8 +5,10 @@ header must name that participant as the sender. pacs.008 transactions become cr
 transfers (payments.py, the same rules as the JSON form) and are answered with one pacs.002
 listing each transaction's status and reason; pacs.028 status requests and pacs.004 returns
 (from the payee) are answered with pacs.002 too; a pain.001 bulk file goes through bulk.py
-and is answered with pain.002. Every message received or sent is kept, per participant,
-because regulators require the record (`archive`, `message`).
+and is answered with pain.002; a pain.013 request to pay is answered with pain.014, and the
+debtor institution's pain.014 (accept or reject) with the pacs.002 of the resulting payment.
+Every message received or sent is kept, per participant, because regulators require the
+record (`archive`, `message`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tijarat.kernel.clock import from_ns
+from tijarat.kernel.clock import NS_PER_S, from_ns, to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
 from tijarat.ledger.model import TransferFlags
@@ -37,8 +39,10 @@ from tijarat.switch.model import (
     ReasonCode,
 )
 from tijarat.switch.payments import Payments
+from tijarat.switch.requests import PaymentRequests
 
 HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
+REQUEST_LIFETIME_S_DEFAULT = 3_600  # a pain.013 without an expiry is a "now" request
 RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
 _ENTRY_KINDS = {
     TRANSFER_CODE_CREDIT_TRANSFER: "credit transfer",
@@ -50,9 +54,10 @@ ARCHIVE_PAGE_MAX = 500
 
 
 class Gateway:
-    def __init__(self, payments: Payments, bulk: BulkPayments) -> None:
+    def __init__(self, payments: Payments, bulk: BulkPayments, requests: PaymentRequests) -> None:
         self.payments = payments
         self.bulk = bulk
+        self.requests = requests
         self.engine = payments.engine
         self.clock = payments.clock
 
@@ -89,6 +94,10 @@ class Gateway:
             )
         elif isinstance(document, iso.CustomerCreditTransferInitiation):
             return self._bulk(participant, document)
+        elif isinstance(document, iso.RequestToPay):
+            return self._request_to_pay(participant, document)
+        elif isinstance(document, iso.RequestToPayResponse):
+            answer = self._report((), self._request_answers(participant, document))
         else:
             raise DomainError(
                 SwitchError.MESSAGE_NOT_ACCEPTED,
@@ -101,7 +110,9 @@ class Gateway:
     def _reply(
         self,
         participant: Participant,
-        answer: iso.PaymentStatusReport | iso.CustomerPaymentStatusReport,
+        answer: iso.PaymentStatusReport
+        | iso.CustomerPaymentStatusReport
+        | iso.RequestToPayResponse,
     ) -> bytes:
         kind = answer.MESSAGE_TYPE.value
         reply = iso.Envelope(
@@ -179,6 +190,102 @@ class Gateway:
             ),
         )
         return self._reply(participant, answer)
+
+    def _request_to_pay(self, participant: Participant, document: iso.RequestToPay) -> bytes:
+        """pain.013 from a creditor's institution: one request per transaction; pain.014 back.
+
+        The debtor is named by the Raast ID in the instruction's debtor account. Each request
+        answers PDNG (delivered, the debtor decides) or RJCT with why it could not be sent.
+        """
+        groups: list[iso.PaymentInstructionStatus] = []
+        for number, instruction in enumerate(document.payment_instructions):
+            lifetime = REQUEST_LIFETIME_S_DEFAULT
+            if isinstance(instruction.expiry, datetime):
+                lifetime = (to_ns(instruction.expiry) - self.clock.now_ns()) // NS_PER_S
+            debtor = instruction.debtor_account
+            statuses = []
+            for tx in instruction.transactions:
+                creditor = tx.creditor_account
+                if debtor is None or debtor.proxy is None:  # a request goes to a Raast ID
+                    statuses.append(_rejected(tx.end_to_end_id, "FF01"))
+                    continue
+                try:
+                    self.requests.request(
+                        participant.code,
+                        debtor_alias=debtor.proxy.e164,
+                        amount_minor=tx.amount.amount_minor,
+                        creditor_name=tx.creditor.name,
+                        creditor_alias=creditor.proxy.e164 if creditor.proxy else None,
+                        creditor_iban=(
+                            creditor.iban.compact if creditor.iban and not creditor.proxy else None
+                        ),
+                        reference=" ".join(tx.remittance_information)[:140] or None,
+                        expires_in_s=max(1, lifetime),
+                        end_to_end_id=tx.end_to_end_id,
+                    )
+                    statuses.append(
+                        iso.TransactionStatus(
+                            status=iso.PaymentStatus.PDNG, original_end_to_end_id=tx.end_to_end_id
+                        )
+                    )
+                except DomainError as error:
+                    code = "AC03" if error.code == "switch_alias_not_found" else "FF01"
+                    statuses.append(_rejected(tx.end_to_end_id, code))
+            groups.append(
+                iso.PaymentInstructionStatus(
+                    original_payment_information_id=(
+                        instruction.payment_information_id or f"PMTINF{number + 1}"
+                    ),
+                    transactions=tuple(statuses),
+                )
+            )
+        answer = iso.RequestToPayResponse(
+            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            created_at=from_ns(self.clock.now_ns()),
+            initiating_party=iso.Party(name=participant.name),
+            original_group=iso.OriginalGroupStatus(
+                original_message_id=document.message_id,
+                original_message_name=iso.MessageType.PAIN_013.value,
+            ),
+            payment_instructions=tuple(groups),
+        )
+        return self._reply(participant, answer)
+
+    def _request_answers(
+        self, participant: Participant, document: iso.RequestToPayResponse
+    ) -> list[iso.TransactionStatus]:
+        """pain.014 from the debtor's institution: accepted requests are paid, now."""
+        statuses: list[iso.TransactionStatus] = []
+        for group in document.payment_instructions:
+            for tx in group.transactions:
+                end_to_end_id = tx.original_end_to_end_id or ""
+                request = self.requests.for_debtor(participant.id, end_to_end_id)
+                if tx.status is iso.PaymentStatus.RJCT:
+                    code = tx.reasons[0].code if tx.reasons and tx.reasons[0].code else None
+                    reason = ReasonCode(code.value) if code else ReasonCode.CUST
+                    self.requests.reject(participant.code, request.id, reason)
+                    statuses.append(
+                        iso.TransactionStatus(
+                            status=iso.PaymentStatus.RJCT,
+                            original_end_to_end_id=end_to_end_id,
+                            reasons=(iso.Reason(code=iso.ReasonCode(reason.value)),),
+                        )
+                    )
+                    continue
+                # The debtor pays from the IBAN its Raast ID links to.
+                alias = self.payments.directory.alias(request.debtor_alias)
+                paid = self.requests.accept(
+                    participant.code,
+                    request.id,
+                    debtor_name=alias.account_title,
+                    debtor_iban=alias.iban.compact,
+                    msg_id=document.message_id,
+                    uetr=_uetr(participant, f"rtp:{request.id}"),
+                )
+                if paid.payment_id is None:
+                    raise AssertionError(f"request {request.id} answered without a payment")
+                statuses.append(_status_of(self.payments.payment(paid.payment_id)))
+        return statuses
 
     def _return(self, participant: Participant, tx: iso.ReturnTransaction) -> iso.TransactionStatus:
         """pacs.004 from the payee: send back (part of) the payment the UETR names."""
@@ -362,6 +469,14 @@ def _uetr(participant: Participant, end_to_end_id: str) -> uuid.UUID:
     """A UUIDv4-shaped UETR derived from the sender and its end-to-end id (stable)."""
     digest = hashlib.sha256(f"{participant.id}:{end_to_end_id}".encode()).digest()
     return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def _rejected(end_to_end_id: str, code: str) -> iso.TransactionStatus:
+    return iso.TransactionStatus(
+        status=iso.PaymentStatus.RJCT,
+        original_end_to_end_id=end_to_end_id,
+        reasons=(iso.Reason(code=iso.ReasonCode(code)),),
+    )
 
 
 def _status_of(payment: Payment) -> iso.TransactionStatus:

@@ -246,3 +246,4 @@ class PaymentRequest:
     reason: ReasonCode | None
     payment_id: uuid.UUID | None
     created_at: int
+    end_to_end_id: str | None = None  # the creditor's id for it (pain.013 EndToEndId)

@@ -47,6 +47,7 @@ class PaymentRequests:
         creditor_iban: str | None = None,
         reference: str | None = None,
         expires_in_s: int,
+        end_to_end_id: str | None = None,
     ) -> PaymentRequest:
         """Send a request to the institution holding the debtor's Raast ID."""
         creditor = self.directory.participant(creditor_code)
@@ -82,6 +83,7 @@ class PaymentRequests:
                     amount_minor=amount_minor,
                     currency="PKR",
                     reference=reference,
+                    end_to_end_id=end_to_end_id[:35] if end_to_end_id else None,
                     expires_at=now + expires_in_s * 1_000_000_000,
                     status=RequestStatus.OPEN.value,
                     reason=None,
@@ -99,6 +101,40 @@ class PaymentRequests:
         if row is None:
             raise DomainError(
                 SwitchError.REQUEST_NOT_FOUND, f"no request to pay {request_id}", status=404
+            )
+        return _request(row)
+
+    def by_end_to_end_id(self, creditor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
+        """The request a creditor institution named `end_to_end_id` in its pain.013."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.requests_table)
+                .where(
+                    (store.requests_table.c.end_to_end_id == end_to_end_id)
+                    & (store.requests_table.c.creditor_participant_id == creditor_id)
+                )
+                .order_by(store.requests_table.c.created_at.desc())
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.REQUEST_NOT_FOUND, f"no request to pay {end_to_end_id}", status=404
+            )
+        return _request(row)
+
+    def for_debtor(self, debtor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
+        """The request with this creditor end-to-end id addressed to `debtor_id`'s customers."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.requests_table)
+                .where(
+                    (store.requests_table.c.end_to_end_id == end_to_end_id)
+                    & (store.requests_table.c.debtor_participant_id == debtor_id)
+                )
+                .order_by(store.requests_table.c.created_at.desc())
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.REQUEST_NOT_FOUND, f"no request to pay {end_to_end_id}", status=404
             )
         return _request(row)
 
@@ -224,6 +260,7 @@ def _request(row: Any) -> PaymentRequest:
         reason=ReasonCode(row.reason) if row.reason else None,
         payment_id=row.payment_id,
         created_at=row.created_at,
+        end_to_end_id=row.end_to_end_id,
     )
 
 

@@ -245,6 +245,7 @@ requests_table = sa.Table(
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("reference", sa.String(140), nullable=True),
+    sa.Column("end_to_end_id", sa.String(35), nullable=True),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reason", sa.String(4), nullable=True),

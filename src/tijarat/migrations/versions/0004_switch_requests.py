@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger, nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("reference", sa.String(140), nullable=True),
+        sa.Column("end_to_end_id", sa.String(35), nullable=True),  # the creditor's pain.013 id
         sa.Column("expires_at", sa.BigInteger, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(4), nullable=True),
@@ -40,6 +41,7 @@ def upgrade() -> None:
         "switch_payment_requests",
         ["debtor_participant_id", "status"],
     )
+    op.create_index("ix_switch_payment_requests_e2e", "switch_payment_requests", ["end_to_end_id"])
 
 
 def downgrade() -> None:
