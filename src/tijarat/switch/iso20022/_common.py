@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from tijarat.kernel.errors import DomainError
@@ -421,3 +421,22 @@ def read_transaction_status(element: XmlElement) -> TransactionStatus:
             reasons=read_reasons(element, "StsRsnInf"),
             acceptance_datetime=read_datetime(element, "AccptncDtTm"),
         )
+
+
+# ---------------------------------------------------------------------------- group header
+
+
+def write_group_header(body: XmlElement, message_id: str, created_at: datetime) -> XmlElement:
+    """GrpHdr with MsgId and CreDtTm, the two fields every message here starts with."""
+    header = add(body, "GrpHdr")
+    add(header, "MsgId", message_id)
+    add(header, "CreDtTm", datetime_to_text(created_at))
+    return header
+
+
+def read_group_header(header: XmlElement) -> dict[str, Any]:
+    """MsgId and CreDtTm as the keyword arguments every message dataclass takes."""
+    return {
+        "message_id": required_text(header, "MsgId"),
+        "created_at": read_required_datetime(header, "CreDtTm"),
+    }

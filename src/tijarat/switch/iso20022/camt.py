@@ -17,17 +17,18 @@ from tijarat.switch.iso20022._common import (
     read_date_or_datetime,
     read_datetime,
     read_enum,
+    read_group_header,
     read_optional_account,
     read_optional_agent,
     read_optional_party,
     read_optional_uetr,
     read_party,
     read_remittance,
-    read_required_datetime,
     write_account,
     write_agent,
     write_amount,
     write_date_or_datetime,
+    write_group_header,
     write_party,
     write_remittance,
 )
@@ -156,9 +157,7 @@ def _write_statement(body: XmlElement, statement: AccountStatement) -> None:
 
 
 def _write_camt053(body: XmlElement, message: BankToCustomerStatement) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    write_group_header(body, message.message_id, message.created_at)
     for statement in message.statements:
         _write_statement(body, statement)
 
@@ -256,8 +255,7 @@ def _read_camt053(body: XmlElement) -> BankToCustomerStatement:
     statements = tuple(_read_statement(element) for element in children(body, "Stmt"))
     with located(header):
         return BankToCustomerStatement(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             statements=statements,
         )
 

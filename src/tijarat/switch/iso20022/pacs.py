@@ -4,6 +4,8 @@ subset and check the group header's counts and totals against the transactions."
 
 from __future__ import annotations
 
+from typing import Any
+
 from tijarat.switch.iso20022._common import (
     Codec,
     located,
@@ -13,6 +15,7 @@ from tijarat.switch.iso20022._common import (
     read_count,
     read_date,
     read_enum,
+    read_group_header,
     read_group_status,
     read_optional_agent,
     read_optional_amount,
@@ -22,11 +25,11 @@ from tijarat.switch.iso20022._common import (
     read_party,
     read_reason,
     read_remittance,
-    read_required_datetime,
     read_transaction_status,
     write_account,
     write_agent,
     write_amount,
+    write_group_header,
     write_group_status,
     write_original_group,
     write_party,
@@ -55,7 +58,7 @@ from tijarat.switch.iso20022.model import (
     SettlementMethod,
     StatusRequestTransaction,
 )
-from tijarat.switch.iso20022.values import date_to_text, datetime_to_text, invalid_field
+from tijarat.switch.iso20022.values import date_to_text, invalid_field
 
 
 def _write_group_header_agents(header: XmlElement, message: _WithAgents) -> None:
@@ -63,6 +66,13 @@ def _write_group_header_agents(header: XmlElement, message: _WithAgents) -> None
         write_agent(header, "InstgAgt", message.instructing_agent)
     if message.instructed_agent is not None:
         write_agent(header, "InstdAgt", message.instructed_agent)
+
+
+def _read_group_header_agents(header: XmlElement) -> dict[str, Any]:
+    return {
+        "instructing_agent": read_optional_agent(header, "InstgAgt"),
+        "instructed_agent": read_optional_agent(header, "InstdAgt"),
+    }
 
 
 _WithAgents = CustomerCreditTransfer | PaymentStatusReport | PaymentStatusRequest | PaymentReturn
@@ -82,9 +92,7 @@ def _check_total(header: XmlElement, local: str, expected_minor: int, currency: 
 
 
 def _write_pacs008(body: XmlElement, message: CustomerCreditTransfer) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     add(header, "NbOfTxs", str(len(message.transactions)))
     write_amount(header, "TtlIntrBkSttlmAmt", message.total)
     if message.settlement_date is not None:
@@ -124,8 +132,7 @@ def _read_pacs008(body: XmlElement) -> CustomerCreditTransfer:
     read_count(header, "NbOfTxs", len(transactions), "transactions")
     with located(header):
         message = CustomerCreditTransfer(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             transactions=transactions,
             settlement_method=read_enum(
                 SettlementMethod,
@@ -133,8 +140,7 @@ def _read_pacs008(body: XmlElement) -> CustomerCreditTransfer:
                 "settlement_method",
             ),
             settlement_date=read_date(header, "IntrBkSttlmDt"),
-            instructing_agent=read_optional_agent(header, "InstgAgt"),
-            instructed_agent=read_optional_agent(header, "InstdAgt"),
+            **_read_group_header_agents(header),
         )
     total = message.total
     _check_total(header, "TtlIntrBkSttlmAmt", total.amount_minor, total.currency)
@@ -179,9 +185,7 @@ PACS008 = Codec(CustomerCreditTransfer, "FIToFICstmrCdtTrf", _write_pacs008, _re
 
 
 def _write_pacs002(body: XmlElement, message: PaymentStatusReport) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     _write_group_header_agents(header, message)
     for group in message.original_groups:
         write_group_status(body, group)
@@ -199,12 +203,10 @@ def _read_pacs002(body: XmlElement) -> PaymentStatusReport:
     )
     with located(header):
         return PaymentStatusReport(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             original_groups=original_groups,
             transactions=transactions,
-            instructing_agent=read_optional_agent(header, "InstgAgt"),
-            instructed_agent=read_optional_agent(header, "InstdAgt"),
+            **_read_group_header_agents(header),
         )
 
 
@@ -215,9 +217,7 @@ PACS002 = Codec(PaymentStatusReport, "FIToFIPmtStsRpt", _write_pacs002, _read_pa
 
 
 def _write_pacs028(body: XmlElement, message: PaymentStatusRequest) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     _write_group_header_agents(header, message)
     for group in message.original_groups:
         write_original_group(body, "OrgnlGrpInf", group)
@@ -259,12 +259,10 @@ def _read_pacs028(body: XmlElement) -> PaymentStatusRequest:
     )
     with located(header):
         return PaymentStatusRequest(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             original_groups=original_groups,
             transactions=transactions,
-            instructing_agent=read_optional_agent(header, "InstgAgt"),
-            instructed_agent=read_optional_agent(header, "InstdAgt"),
+            **_read_group_header_agents(header),
         )
 
 
@@ -275,9 +273,7 @@ PACS028 = Codec(PaymentStatusRequest, "FIToFIPmtStsReq", _write_pacs028, _read_p
 
 
 def _write_pacs004(body: XmlElement, message: PaymentReturn) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     add(header, "NbOfTxs", str(len(message.transactions)))
     write_amount(header, "TtlRtrdIntrBkSttlmAmt", message.total)
     if message.settlement_date is not None:
@@ -333,8 +329,7 @@ def _read_pacs004(body: XmlElement) -> PaymentReturn:
     read_count(header, "NbOfTxs", len(transactions), "transactions")
     with located(header):
         message = PaymentReturn(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             transactions=transactions,
             settlement_method=read_enum(
                 SettlementMethod,
@@ -342,8 +337,7 @@ def _read_pacs004(body: XmlElement) -> PaymentReturn:
                 "settlement_method",
             ),
             settlement_date=read_date(header, "IntrBkSttlmDt"),
-            instructing_agent=read_optional_agent(header, "InstgAgt"),
-            instructed_agent=read_optional_agent(header, "InstdAgt"),
+            **_read_group_header_agents(header),
         )
     total = message.total
     _check_total(header, "TtlRtrdIntrBkSttlmAmt", total.amount_minor, total.currency)

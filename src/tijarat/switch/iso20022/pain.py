@@ -14,6 +14,7 @@ from tijarat.switch.iso20022._common import (
     read_count,
     read_date_or_datetime,
     read_enum,
+    read_group_header,
     read_group_status,
     read_optional_account,
     read_optional_agent,
@@ -22,12 +23,12 @@ from tijarat.switch.iso20022._common import (
     read_party,
     read_reasons,
     read_remittance,
-    read_required_datetime,
     read_transaction_status,
     write_account,
     write_agent,
     write_amount,
     write_date_or_datetime,
+    write_group_header,
     write_group_status,
     write_party,
     write_purpose,
@@ -60,7 +61,6 @@ from tijarat.switch.iso20022.model import (
 from tijarat.switch.iso20022.values import (
     boolean_from_text,
     boolean_to_text,
-    datetime_to_text,
     decimal_equal,
     decimal_sum_text,
     invalid_field,
@@ -125,9 +125,7 @@ def _read_instructed_amount(element: XmlElement) -> Money:
 
 
 def _write_pain001(body: XmlElement, message: CustomerCreditTransferInitiation) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     _write_counts(header, [tx.amount for tx in message.transactions])
     write_party(header, "InitgPty", message.initiating_party)
     for instruction in message.payment_instructions:
@@ -211,8 +209,7 @@ def _read_pain001(body: XmlElement) -> CustomerCreditTransferInitiation:
     )
     with located(header):
         return CustomerCreditTransferInitiation(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             initiating_party=read_party(required(header, "InitgPty")),
             payment_instructions=instructions,
         )
@@ -251,9 +248,7 @@ def _read_instruction_status(element: XmlElement) -> PaymentInstructionStatus:
 
 
 def _write_pain002(body: XmlElement, message: CustomerPaymentStatusReport) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     if message.initiating_party is not None:
         write_party(header, "InitgPty", message.initiating_party)
     write_group_status(body, message.original_group)
@@ -268,8 +263,7 @@ def _read_pain002(body: XmlElement) -> CustomerPaymentStatusReport:
     )
     with located(header):
         return CustomerPaymentStatusReport(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             original_group=group,
             payment_instructions=instructions,
             initiating_party=read_optional_party(header, "InitgPty"),
@@ -280,9 +274,7 @@ PAIN002 = Codec(CustomerPaymentStatusReport, "CstmrPmtStsRpt", _write_pain002, _
 
 
 def _write_pain014(body: XmlElement, message: RequestToPayResponse) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     write_party(header, "InitgPty", message.initiating_party)
     write_group_status(body, message.original_group)
     _write_instruction_statuses(body, message.payment_instructions)
@@ -296,8 +288,7 @@ def _read_pain014(body: XmlElement) -> RequestToPayResponse:
     )
     with located(header):
         return RequestToPayResponse(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             initiating_party=read_party(required(header, "InitgPty")),
             original_group=group,
             payment_instructions=instructions,
@@ -311,9 +302,7 @@ PAIN014 = Codec(RequestToPayResponse, "CdtrPmtActvtnReqStsRpt", _write_pain014, 
 
 
 def _write_pain013(body: XmlElement, message: RequestToPay) -> None:
-    header = add(body, "GrpHdr")
-    add(header, "MsgId", message.message_id)
-    add(header, "CreDtTm", datetime_to_text(message.created_at))
+    header = write_group_header(body, message.message_id, message.created_at)
     _write_counts(header, [tx.amount for tx in message.transactions])
     write_party(header, "InitgPty", message.initiating_party)
     for instruction in message.payment_instructions:
@@ -386,8 +375,7 @@ def _read_pain013(body: XmlElement) -> RequestToPay:
     )
     with located(header):
         return RequestToPay(
-            message_id=required_text(header, "MsgId"),
-            created_at=read_required_datetime(header, "CreDtTm"),
+            **read_group_header(header),
             initiating_party=read_party(required(header, "InitgPty")),
             payment_instructions=instructions,
         )
