@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from tijarat.kernel.identifiers import Iban, MobileNumber
@@ -629,24 +629,28 @@ class CustomerCreditTransferInitiation:
         check_text(self.message_id, "message_id", MAX35)
         check_datetime(self.created_at, "created_at")
         check_instance(self.initiating_party, Party, "initiating_party")
-        check_items(
-            self.payment_instructions,
-            PaymentInstruction,
-            "payment_instructions",
-            1,
-            PAYMENT_INSTRUCTIONS_PER_MESSAGE_MAX,
+        check_instruction_batch(
+            self.payment_instructions, PaymentInstruction, self.transactions, "file"
         )
-        if len(self.transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
-            raise invalid_field(
-                "payment_instructions",
-                f"a file holds at most {TRANSACTIONS_PER_MESSAGE_MAX} transactions",
-                len(self.transactions),
-            )
-        check_control_sum([tx.amount for tx in self.transactions], "payment_instructions")
 
     @property
     def transactions(self) -> list[InitiationTransaction]:
         return [tx for instruction in self.payment_instructions for tx in instruction.transactions]
+
+
+def check_instruction_batch(
+    instructions: tuple[Any, ...], kind: type, transactions: list[Any], noun: str
+) -> None:
+    """pain.001 and pain.013 alike: 1 to N instructions, at most M payees in all, and the
+    amounts must add up (the control sum written in the group header)."""
+    check_items(instructions, kind, "payment_instructions", 1, PAYMENT_INSTRUCTIONS_PER_MESSAGE_MAX)
+    if len(transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
+        raise invalid_field(
+            "payment_instructions",
+            f"a {noun} holds at most {TRANSACTIONS_PER_MESSAGE_MAX} transactions",
+            len(transactions),
+        )
+    check_control_sum([tx.amount for tx in transactions], "payment_instructions")
 
 
 # ---------------------------------------------------------------------------- pain.002/014
@@ -811,20 +815,9 @@ class RequestToPay:
         check_text(self.message_id, "message_id", MAX35)
         check_datetime(self.created_at, "created_at")
         check_instance(self.initiating_party, Party, "initiating_party")
-        check_items(
-            self.payment_instructions,
-            RequestToPayInstruction,
-            "payment_instructions",
-            1,
-            PAYMENT_INSTRUCTIONS_PER_MESSAGE_MAX,
+        check_instruction_batch(
+            self.payment_instructions, RequestToPayInstruction, self.transactions, "request"
         )
-        if len(self.transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
-            raise invalid_field(
-                "payment_instructions",
-                f"a request holds at most {TRANSACTIONS_PER_MESSAGE_MAX} transactions",
-                len(self.transactions),
-            )
-        check_control_sum([tx.amount for tx in self.transactions], "payment_instructions")
 
     @property
     def transactions(self) -> list[RequestToPayTransaction]:
