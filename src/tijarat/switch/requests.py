@@ -104,23 +104,6 @@ class PaymentRequests:
             )
         return _request(row)
 
-    def by_end_to_end_id(self, creditor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
-        """The request a creditor institution named `end_to_end_id` in its pain.013."""
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(store.requests_table)
-                .where(
-                    (store.requests_table.c.end_to_end_id == end_to_end_id)
-                    & (store.requests_table.c.creditor_participant_id == creditor_id)
-                )
-                .order_by(store.requests_table.c.created_at.desc())
-            ).first()
-        if row is None:
-            raise DomainError(
-                SwitchError.REQUEST_NOT_FOUND, f"no request to pay {end_to_end_id}", status=404
-            )
-        return _request(row)
-
     def for_debtor(self, debtor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
         """The request with this creditor end-to-end id addressed to `debtor_id`'s customers."""
         with self.engine.connect() as connection:
