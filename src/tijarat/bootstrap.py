@@ -10,15 +10,19 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from tijarat.adapters import SellerWalletsAdapter, SupplierPayerAdapter
 from tijarat.kernel.clock import Clock, SystemClock
 from tijarat.ledger.service import LedgerService
 from tijarat.ledger.store import LedgerStore
 from tijarat.settings import Settings, normalise_database_url
+from tijarat.supply.service import SupplyService
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.gateway import Gateway
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
+from tijarat.trade.service import TradeService
+from tijarat.wallet.service import WalletService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POOL_SIZE = 20
@@ -86,6 +90,9 @@ class Container:
     requests: PaymentRequests
     bulk: BulkPayments
     gateway: Gateway
+    wallet: WalletService
+    supply: SupplyService
+    trade: TradeService
 
     def close(self) -> None:
         self.ledger.close()
@@ -109,6 +116,8 @@ def build(
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
     requests = PaymentRequests(payments)
+    wallet = WalletService(engine, ledger, clock, payments=payments)
+    supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(
         settings=settings,
         engine=engine,
@@ -119,4 +128,9 @@ def build(
         requests=requests,
         bulk=bulk,
         gateway=Gateway(payments, bulk, requests),
+        wallet=wallet,
+        supply=supply,
+        trade=TradeService(
+            engine, ledger, clock, stock=supply, wallets=SellerWalletsAdapter(wallet)
+        ),
     )

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/tijarat.db"
 DEVELOPMENT_OPERATOR_TOKEN = "development-operator-token"  # noqa: S105 - development only
+DEVELOPMENT_SESSION_SECRET = "development-session-secret"  # noqa: S105 - development only
 
 
 class Settings(BaseSettings):
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     # Bearer token for the operator API (/v1/ledger). A development default only: in
     # production it must be set, or the process refuses to start.
     operator_token: str | None = None
+    # Signs the dashboard's session cookies. Like the operator token: a development default
+    # only, required in production.
+    session_secret: str | None = None
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:
@@ -38,6 +42,10 @@ class Settings(BaseSettings):
             if self.environment == "production":
                 raise ValueError("TIJARAT_OPERATOR_TOKEN must be set in production")
             self.operator_token = DEVELOPMENT_OPERATOR_TOKEN
+        if self.session_secret is None:
+            if self.environment == "production":
+                raise ValueError("TIJARAT_SESSION_SECRET must be set in production")
+            self.session_secret = DEVELOPMENT_SESSION_SECRET
         return self
 
 

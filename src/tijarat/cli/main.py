@@ -63,7 +63,7 @@ def serve(
     os.environ["TIJARAT_DATABASE_URL"] = settings.database_url
     console.print(f"Tijarat on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "tijarat.api.app:create_app_from_environment",
+        "tijarat.asgi:create_from_environment",
         factory=True,
         host=host,
         port=port,

@@ -1,0 +1,1 @@
+"""Supply: suppliers, purchase orders, goods receipts, bills, inventory and valuation."""

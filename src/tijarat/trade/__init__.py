@@ -1,0 +1,1 @@
+"""Trade: catalog, marketplace orders, escrow, shipments, export paperwork and proceeds."""

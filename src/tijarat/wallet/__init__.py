@@ -1,0 +1,1 @@
+"""The wallet: a payment institution (EMI / branchless bank) that participates in the switch."""

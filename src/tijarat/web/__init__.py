@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages in English and Urdu."""
