@@ -116,7 +116,9 @@ def build(
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
     requests = PaymentRequests(payments)
-    wallet = WalletService(engine, ledger, clock, payments=payments)
+    wallet = WalletService(
+        engine, ledger, clock, payments=payments, requests=requests, bulk=bulk
+    )
     supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(
         settings=settings,

@@ -135,6 +135,8 @@ class BulkPayments:
         self._update(plans, final, now)
         ids = [plans[i][0] for i in stored]
         found = {p.id: p for p in self._load(ids)}
+        for i in final:
+            self.payments.notify(found[plans[i][0]])
         results: list[Payment] = []
         for i, row in enumerate(rows):
             if i in replays:

@@ -47,6 +47,9 @@ log = structlog.get_logger("tijarat.switch")
 # How a credit advice reaches a payee participant. The in-process transport calls the
 # participant's handler; None means no answer (yet): the timeout decides.
 PayeeHandler = Callable[[Payment], PayeeDecision | None]
+# How a status report (pacs.002, or a return's pacs.004) reaches a participant in process:
+# called with the payment after it settled, was rejected or was returned, for payer and payee.
+StatusListener = Callable[[Payment], None]
 
 
 class PaymentPolicy(Protocol):
@@ -89,10 +92,36 @@ class Payments:
         self.policy: PaymentPolicy = policy or AllowAll()
         self.payee_timeout_s = payee_timeout_s
         self.handlers: dict[str, PayeeHandler] = {}
+        self.listeners: dict[str, list[StatusListener]] = {}
+        self._codes: dict[uuid.UUID, str] = {}  # participant id -> code, for notifications
 
     def connect(self, code: str, handler: PayeeHandler) -> None:
         """In-process transport: credit advices for `code` go to `handler`."""
         self.handlers[code.upper()] = handler
+
+    def listen(self, code: str, listener: StatusListener) -> None:
+        """In-process transport: status reports for payments of `code` go to `listener`."""
+        self.listeners.setdefault(code.upper(), []).append(listener)
+
+    def notify(self, payment: Payment) -> None:
+        """Tell the payer's and the payee's listeners what became of `payment`.
+
+        A listener's failure is logged, never raised: the participant catches up through a
+        status request (pacs.028) or its own reconciliation.
+        """
+        if not self.listeners:
+            return
+        for participant_id in {payment.payer_id, payment.payee_id} - {None}:
+            assert participant_id is not None
+            code = self._codes.get(participant_id)
+            if code is None:
+                code = self._participant_by_id(participant_id).code
+                self._codes[participant_id] = code
+            for listener in self.listeners.get(code, ()):
+                try:
+                    listener(payment)
+                except Exception:  # a participant's failure is its own to reconcile
+                    log.exception("status listener failed", participant=code)
 
     # ------------------------------------------------------------------ submit
     def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
@@ -364,7 +393,9 @@ class Payments:
                 .where(store.payments_table.c.id == payment_id)
                 .values(returned_minor=store.payments_table.c.returned_minor + amount_minor)
             )
-        return self.payment(payment_id)
+        returned = self.payment(payment_id)
+        self.notify(returned)
+        return returned
 
     # ------------------------------------------------------------------ queries
     def payment(self, payment_id: uuid.UUID) -> Payment:
@@ -557,7 +588,7 @@ class Payments:
         self, payment_id: uuid.UUID, status: PaymentStatus, reason: ReasonCode | None
     ) -> Payment:
         with self.engine.begin() as connection:
-            connection.execute(
+            changed = connection.execute(
                 store.payments_table.update()
                 .where(
                     (store.payments_table.c.id == payment_id)
@@ -568,8 +599,11 @@ class Payments:
                     reason=reason.value if reason else None,
                     resolved_at=self.clock.now_ns(),
                 )
-            )
-        return self.payment(payment_id)
+            ).rowcount
+        payment = self.payment(payment_id)
+        if changed:
+            self.notify(payment)
+        return payment
 
     def _transient_rejection(
         self, payer: Participant, request: CreditTransfer, reason: ReasonCode

@@ -1,0 +1,34 @@
+"""Stable error codes of the wallet context."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class WalletError(StrEnum):
+    CUSTOMER_NOT_FOUND = "wallet_customer_not_found"
+    CUSTOMER_EXISTS = "wallet_customer_exists"
+    CUSTOMER_INVALID = "wallet_customer_invalid"
+    CUSTOMER_BLOCKED = "wallet_customer_blocked"
+    ACCOUNT_NOT_FOUND = "wallet_account_not_found"
+    CURRENCY_NOT_SUPPORTED = "wallet_currency_not_supported"
+    TIER_NOT_FOUND = "wallet_tier_not_found"
+    TIER_INVALID = "wallet_tier_invalid"
+    VERIFICATION_FAILED = "wallet_verification_failed"
+    LIMIT_INVALID = "wallet_limit_invalid"
+    LIMIT_EXCEEDED = "wallet_limit_exceeded"
+    INSUFFICIENT_FUNDS = "wallet_insufficient_funds"
+    AMOUNT_INVALID = "wallet_amount_invalid"
+    DESTINATION_INVALID = "wallet_destination_invalid"
+    SAME_ACCOUNT = "wallet_same_account"
+    REQUEST_KEY_INVALID = "wallet_request_key_invalid"
+    REQUEST_KEY_REUSED = "wallet_request_key_reused"
+    PAYMENT_REJECTED = "wallet_payment_rejected"
+    MOVEMENT_NOT_FOUND = "wallet_movement_not_found"
+    RETURN_INVALID = "wallet_return_invalid"
+    FX_RATE_MISSING = "wallet_fx_rate_missing"
+    FX_RATES_INVALID = "wallet_fx_rates_invalid"
+    PAYOUT_INVALID = "wallet_payout_invalid"
+    PAYOUT_NOT_FOUND = "wallet_payout_not_found"
+    SCREENING_HIT = "wallet_screening_hit"
+    STATEMENT_INVALID = "wallet_statement_invalid"
