@@ -1318,12 +1318,15 @@ class WalletService:
             return self._pay_internal(
                 customer_id, destination, amount_minor, request_key, to, note, kind
             )
-        if payee_name is None and destination.iban is not None:
-            raise DomainError(
-                WalletError.DESTINATION_INVALID,
-                "paying an IBAN needs the payee's name (the account title)",
-                status=422,
-            )
+        if destination.iban is not None:
+            if payee_name is None:
+                raise DomainError(
+                    WalletError.DESTINATION_INVALID,
+                    "paying an IBAN needs the payee's name (the account title)",
+                    status=422,
+                )
+            # The payer named the payee themselves: show that, with the account.
+            destination = replace(destination, display=f"{payee_name} · {destination.display}")
         return self._pay_out(
             customer_id,
             destination,
