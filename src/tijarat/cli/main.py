@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tijarat.bootstrap import build, create_database_engine, current_revision, migrate
+from tijarat.cli import wallet as wallet_cli
 from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.errors import DomainError
 from tijarat.settings import Settings
@@ -26,6 +27,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print their 
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+app.add_typer(wallet_cli.app, name="wallet")
 console = Console()
 errors = Console(stderr=True)
 
