@@ -94,6 +94,19 @@ class Container:
     supply: SupplyService
     trade: TradeService
 
+    def sweep(self) -> dict[str, int]:
+        """Everything that happens because time passed: timeouts, expiries, due claims.
+
+        Run by the server's sweeper thread every second; idempotent, so several processes
+        may run it at once.
+        """
+        return {
+            "payments_timed_out": self.payments.sweep_timeouts(),
+            "requests_expired": self.requests.expire_due(),
+            "claims_completed": self.switch.complete_due_claims(),
+            "wallet_movements_settled": self.wallet.settle_pending(),
+        }
+
     def close(self) -> None:
         self.ledger.close()
         self.engine.dispose()
@@ -116,9 +129,7 @@ def build(
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
     requests = PaymentRequests(payments)
-    wallet = WalletService(
-        engine, ledger, clock, payments=payments, requests=requests, bulk=bulk
-    )
+    wallet = WalletService(engine, ledger, clock, payments=payments, requests=requests, bulk=bulk)
     supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(
         settings=settings,

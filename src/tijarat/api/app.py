@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,7 +38,17 @@ def create_app(container: Container | None = None) -> FastAPI:
             configure_logging(settings)
             app.state.container = build(settings)
         log.info("started", database=app.state.container.engine.dialect.name)
+        stop = threading.Event()
+        sweeper = None
+        if owned:  # a served process; tests drive time themselves
+            sweeper = threading.Thread(
+                target=_sweep_forever, args=(app.state.container, stop), daemon=True
+            )
+            sweeper.start()
         yield
+        stop.set()
+        if sweeper is not None:
+            sweeper.join(timeout=5)
         if owned:
             app.state.container.close()
 
@@ -103,6 +114,18 @@ def create_app(container: Container | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+SWEEP_INTERVAL_S = 1.0
+
+
+def _sweep_forever(container: Container, stop: threading.Event) -> None:
+    """Timeouts (Raast's 20 s), expiries and due claims happen even when no request comes."""
+    while not stop.wait(SWEEP_INTERVAL_S):
+        try:
+            container.sweep()
+        except Exception:  # a failed sweep is retried in a second; never kill the thread
+            log.exception("sweep failed")
 
 
 def _body_limit(app: FastAPI) -> int:
