@@ -28,6 +28,7 @@ from tijarat.switch.schemas import (
     LiquidityIn,
     LiquidityOut,
     LookupOut,
+    NetDebitCapIn,
     ParticipantIn,
     ParticipantOut,
     PaymentOut,
@@ -110,6 +111,17 @@ async def defund(
         container.switch.defund, code, Money(body.amount_minor, body.currency), body.request_id
     )
     return LiquidityOut(participant=code.upper(), available_minor=left.amount_minor, currency="PKR")
+
+
+@router.put("/participants/{code}/net-debit-cap")
+async def net_debit_cap(
+    code: str, body: NetDebitCapIn, container: ContainerDep, _: OperatorDep
+) -> dict[str, object]:
+    """Cap how far a participant may send more than it receives in a settlement day (AM23)."""
+    cap = await run_in_threadpool(container.switch.set_net_debit_cap, code, body.cap_minor)
+    participant = await run_in_threadpool(container.switch.participant, code)
+    room = await run_in_threadpool(container.switch.net_debit_room, participant)
+    return {"participant": participant.code, "cap_minor": cap, "room_minor": room}
 
 
 # ---------------------------------------------------------------------- participants

@@ -83,6 +83,7 @@ class BulkPayments:
         aliases = self._aliases(rows)
         now = self.clock.now_ns()
         seen: set[object] = set()
+        room = self.directory.net_debit_room(payer)  # None: no cap
         plans: list[Plan] = []
         replays: dict[int, Payment] = {}  # rows sent before, unchanged: answered as stored
         for index, row in enumerate(rows):
@@ -99,6 +100,11 @@ class BulkPayments:
                 reason = ReasonCode.DUPL
             else:
                 payee, creditor, reason = self._route(payer, row, aliases, by_bank, participants)
+                if reason is None and room is not None:
+                    if row.amount_minor > room:
+                        reason = ReasonCode.AM23  # beyond the net debit cap, in file order
+                    else:
+                        room -= row.amount_minor
             seen.update(keys)
             plans.append((uuid.uuid4(), payee, creditor, reason))
         duplicates = [i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL]

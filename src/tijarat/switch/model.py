@@ -135,6 +135,7 @@ class ReasonCode(StrEnum):
     AM02 = "AM02"  # amount not allowed (limits, caps)
     AM04 = "AM04"  # insufficient funds (payer participant's liquidity)
     AM05 = "AM05"  # duplication
+    AM23 = "AM23"  # amount exceeds settlement limit (the participant's net debit cap)
     DUPL = "DUPL"  # duplicate payment: same ids, different content
     BE01 = "BE01"  # inconsistent with end customer
     RR04 = "RR04"  # regulatory reason (sandbox caps)

@@ -512,7 +512,12 @@ class Payments:
             return None, None, ReasonCode.FF01 if malformed else ReasonCode.AC03
         if not payee.active:
             return payee, creditor, ReasonCode.AG01
-        return payee, creditor, self.policy.check(payer, payee, request)
+        refusal = self.policy.check(payer, payee, request)
+        if refusal is None:
+            room = self.directory.net_debit_room(payer)
+            if room is not None and request.amount_minor > room:
+                refusal = ReasonCode.AM23  # beyond the participant's net debit cap
+        return payee, creditor, refusal
 
     def _find_duplicate(self, payer: Participant, request: CreditTransfer) -> Payment | None:
         table = store.payments_table
@@ -528,7 +533,7 @@ class Payments:
             ).first()
         return None if row is None else _payment(row)
 
-    def _insert(  # noqa: PLR0917 - one call site, every argument a column
+    def _insert(
         self,
         payment_id: uuid.UUID,
         payer: Participant,
@@ -544,7 +549,7 @@ class Payments:
             connection.execute(store.payments_table.insert().values(**values))
 
     @staticmethod
-    def row_values(  # noqa: PLR0917 - every argument is a column or two
+    def row_values(
         payment_id: uuid.UUID,
         payer: Participant,
         payee: Participant | None,

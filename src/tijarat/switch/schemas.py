@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from tijarat.switch.model import (
     Alias,
@@ -55,6 +55,10 @@ class ParticipantOut(BaseModel):
 class RegisteredOut(BaseModel):
     participant: ParticipantOut
     secret: str = Field(description="HTTP Basic password of the participant; shown once")
+
+
+class NetDebitCapIn(_In):
+    cap_minor: StrictInt | None = Field(ge=0, description="null removes the cap")
 
 
 class LiquidityIn(_In):

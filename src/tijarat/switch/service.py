@@ -322,6 +322,58 @@ class SwitchService:
         account = self.ledger.get_account(participant.settlement_account_id)
         return Money(account.balance.available_credit, "PKR")
 
+    # ------------------------------------------------------------------ net debit caps
+    def set_net_debit_cap(self, code: str, cap_minor: int | None) -> int | None:
+        """Cap (or with None, uncap) how far the participant may send more than it receives
+        in one settlement day (Pakistan time); payments beyond it are rejected AM23."""
+        participant = self.participant(code)
+        if cap_minor is not None and (type(cap_minor) is not int or cap_minor < 0):
+            raise _invalid("a net debit cap is a whole number of paisa >= 0", cap=cap_minor)
+        table = store.net_debit_caps_table
+        with self.engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.participant_id == participant.id))
+            if cap_minor is not None:
+                connection.execute(
+                    table.insert().values(
+                        participant_id=participant.id,
+                        cap_minor=cap_minor,
+                        updated_at=self.clock.now_ns(),
+                    )
+                )
+        return cap_minor
+
+    def net_debit_room(self, participant: Participant) -> int | None:
+        """What the participant may still send under its cap today; None when uncapped.
+
+        Sent counts pending and settled payments (a reservation will likely settle);
+        received counts settled ones only. One indexed aggregate per side.
+        """
+        caps = store.net_debit_caps_table
+        payments = store.payments_table
+        start = settlement_day_start_ns(self.clock.now_ns())
+        live = (PENDING_STATUS, SETTLED_STATUS)
+        with self.engine.connect() as connection:
+            cap = connection.execute(
+                sa.select(caps.c.cap_minor).where(caps.c.participant_id == participant.id)
+            ).scalar()
+            if cap is None:
+                return None
+            sent = connection.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0)).where(
+                    (payments.c.payer_id == participant.id)
+                    & (payments.c.created_at >= start)
+                    & payments.c.status.in_(live)
+                )
+            ).scalar_one()
+            received = connection.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0)).where(
+                    (payments.c.payee_id == participant.id)
+                    & (payments.c.created_at >= start)
+                    & (payments.c.status == SETTLED_STATUS)
+                )
+            ).scalar_one()
+        return int(cap) - (int(sent) - int(received))
+
     # ------------------------------------------------------------------ aliases
     def link_alias(self, code: str, number: str, iban: str, cnic: str, account_title: str) -> Alias:
         """Link a mobile number (the Raast ID) to one of the participant's IBANs."""
@@ -683,3 +735,14 @@ def _suspended(participant: Participant) -> DomainError:
         status=403,
         fields={"code": participant.code},
     )
+
+
+PENDING_STATUS = "PDNG"
+SETTLED_STATUS = "ACSC"
+PAKISTAN_OFFSET_NS = 5 * 3_600 * NS_PER_S  # Asia/Karachi is UTC+5 all year (no DST)
+DAY_NS = 86_400 * NS_PER_S
+
+
+def settlement_day_start_ns(now_ns: int) -> int:
+    """Midnight Pakistan time at or before `now_ns`: the hub's settlement day starts then."""
+    return (now_ns + PAKISTAN_OFFSET_NS) // DAY_NS * DAY_NS - PAKISTAN_OFFSET_NS

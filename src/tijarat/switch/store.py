@@ -267,3 +267,14 @@ messages_table = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),
 )
+
+# An optional risk limit per participant: how far its payments sent may exceed those received
+# within one settlement day (Pakistan time). Liquidity is the hard limit; the cap is the
+# operator's softer one, refused with AM23 before funds are reserved.
+net_debit_caps_table = sa.Table(
+    "switch_net_debit_caps",
+    metadata,
+    sa.Column("participant_id", sa.Uuid, primary_key=True),
+    sa.Column("cap_minor", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
