@@ -21,6 +21,7 @@ from tijarat.switch.gateway import Gateway
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
+from tijarat.switch.transport import HttpTransport
 from tijarat.trade.service import TradeService
 from tijarat.wallet.service import WalletService
 
@@ -90,6 +91,7 @@ class Container:
     requests: PaymentRequests
     bulk: BulkPayments
     gateway: Gateway
+    transport: HttpTransport
     wallet: WalletService
     supply: SupplyService
     trade: TradeService
@@ -108,6 +110,7 @@ class Container:
         }
 
     def close(self) -> None:
+        self.transport.close()
         self.ledger.close()
         self.engine.dispose()
 
@@ -129,6 +132,9 @@ def build(
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
     requests = PaymentRequests(payments)
+    gateway = Gateway(payments, bulk, requests)
+    transport = HttpTransport(gateway)
+    payments.remote = transport  # participants with an endpoint get pushed to over HTTP
     wallet = WalletService(engine, ledger, clock, payments=payments, requests=requests, bulk=bulk)
     supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(
@@ -140,7 +146,8 @@ def build(
         payments=payments,
         requests=requests,
         bulk=bulk,
-        gateway=Gateway(payments, bulk, requests),
+        gateway=gateway,
+        transport=transport,
         wallet=wallet,
         supply=supply,
         trade=TradeService(

@@ -25,6 +25,7 @@ from tijarat.switch.schemas import (
     ClaimIn,
     ClaimOut,
     CreditTransferIn,
+    EndpointIn,
     LiquidityIn,
     LiquidityOut,
     LookupOut,
@@ -125,6 +126,19 @@ async def net_debit_cap(
 
 
 # ---------------------------------------------------------------------- participants
+@router.put("/endpoint")
+async def set_endpoint(
+    body: EndpointIn, me: ParticipantDep, container: ContainerDep
+) -> dict[str, str | None]:
+    """Have the hub push credit advices (pacs.008) and status reports (pacs.002) to `url`.
+
+    Answers the signing secret once: every push carries
+    `X-Tijarat-Signature: hex(HMAC-SHA256(secret, body))`. A null url removes the endpoint.
+    """
+    secret = await run_in_threadpool(container.switch.set_endpoint, me.code, body.url)
+    return {"participant": me.code, "url": body.url, "signing_secret": secret}
+
+
 @router.get("/liquidity")
 async def liquidity(me: ParticipantDep, container: ContainerDep) -> LiquidityOut:
     left = await run_in_threadpool(container.switch.liquidity, me.code)

@@ -29,7 +29,7 @@ from tijarat.switch.model import (
     PaymentStatus,
     ReasonCode,
 )
-from tijarat.switch.payments import Payments, well_formed
+from tijarat.switch.payments import PayeeHandler, Payments, well_formed
 from tijarat.switch.service import HUB_NAMESPACE
 
 R = CreateTransferResult
@@ -113,10 +113,14 @@ class BulkPayments:
         reserve = [i for i in stored if plans[i][3] is None]
         refused = self._reserve(payer, rows, plans, reserve)
         decisions: dict[int, PayeeDecision] = {}
+        deliverers: dict[uuid.UUID, PayeeHandler | None] = {}  # one lookup per payee
         for i in reserve:
             if i in refused:
                 continue
-            handler = self.payments.handlers.get(_routed(plans[i][1]).code)
+            payee = _routed(plans[i][1])
+            if payee.id not in deliverers:
+                deliverers[payee.id] = self.payments.deliverer(payee)
+            handler = deliverers[payee.id]
             if handler is None:
                 continue
             try:

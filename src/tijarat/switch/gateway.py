@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from tijarat.kernel.clock import NS_PER_S, from_ns, to_ns
 from tijarat.kernel.errors import DomainError
+from tijarat.kernel.identifiers import Iban
 from tijarat.kernel.money import Money
 from tijarat.ledger.model import TransferFlags
 from tijarat.switch import iso20022 as iso
@@ -35,6 +36,7 @@ from tijarat.switch.model import (
     TRANSFER_CODE_RETURN,
     CreditTransfer,
     Participant,
+    PayeeDecision,
     Payment,
     ReasonCode,
 )
@@ -367,6 +369,87 @@ class Gateway:
         out = iso.build_envelope(reply)
         self._archive(participant, "out", iso.MessageType.CAMT_053.value, document.message_id, out)
         return out
+
+    # ------------------------------------------------------------------ to participants
+    def credit_advice(self, payee: Participant, payment: Payment) -> bytes:
+        """The pacs.008 the hub forwards to the payee participant (archived as sent)."""
+        request = payment.request
+        payer = self.payments.directory.participant_by_id(payment.payer_id)
+        creditor_iban = payment.creditor_iban or request.creditor_iban
+        transaction = iso.CreditTransferTransaction(
+            end_to_end_id=request.end_to_end_id,
+            transaction_id=request.tx_id,
+            uetr=request.uetr,
+            amount=Money(request.amount_minor, request.currency),
+            debtor=iso.Party(name=request.debtor_name),
+            debtor_account=iso.Account(iban=Iban.parse(request.debtor_iban)),
+            debtor_agent=iso.Agent(member_id=payer.code),
+            creditor=iso.Party(name=request.creditor_name or "-"),
+            creditor_account=iso.Account(iban=Iban.parse(creditor_iban or "")),
+            creditor_agent=iso.Agent(member_id=payee.code),
+            purpose=request.purpose,
+            remittance_information=(
+                (request.remittance_information,) if request.remittance_information else ()
+            ),
+        )
+        document = iso.CustomerCreditTransfer(
+            message_id=f"HUB{payment.id.hex[:29]}",
+            created_at=from_ns(self.clock.now_ns()),
+            transactions=(transaction,),
+        )
+        envelope = iso.Envelope(
+            iso.BusinessApplicationHeader(
+                from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+                to_agent=iso.Agent(member_id=payee.code),
+                business_message_id=document.message_id,
+                message_definition_id=iso.MessageType.PACS_008.value,
+                created_at=document.created_at,
+            ),
+            document,
+        )
+        out = iso.build_envelope(envelope)
+        self._archive(payee, "out", iso.MessageType.PACS_008.value, document.message_id, out)
+        return out
+
+    def read_decision(
+        self, payee: Participant, payment: Payment, xml: bytes
+    ) -> PayeeDecision | None:
+        """The payee's pacs.002 answer to a credit advice: accept, reject with a reason, or
+        nothing usable (None: the timeout decides). Archived as received."""
+        envelope = iso.parse_envelope(xml)
+        self._archive(
+            payee,
+            "in",
+            envelope.header.message_definition_id,
+            envelope.header.business_message_id,
+            xml,
+        )
+        report = envelope.document
+        if not isinstance(report, iso.PaymentStatusReport):
+            return None
+        for status in report.transactions:
+            if status.original_end_to_end_id not in (None, payment.request.end_to_end_id):
+                continue
+            if status.status in (
+                iso.PaymentStatus.ACSC,
+                iso.PaymentStatus.ACCC,
+                iso.PaymentStatus.ACSP,
+            ):
+                return PayeeDecision(accept=True)
+            if status.status is iso.PaymentStatus.RJCT:
+                code = status.reasons[0].code if status.reasons and status.reasons[0].code else None
+                reason = (
+                    ReasonCode(code.value)
+                    if code and code.value in ReasonCode.__members__
+                    else ReasonCode.BE01
+                )
+                return PayeeDecision(accept=False, reason=reason)
+        return None
+
+    def status_report(self, participant: Participant, payment: Payment) -> bytes:
+        """A pacs.002 telling a participant the final status of a payment (archived)."""
+        answer = self._report((), [_status_of(payment)])
+        return self._reply(participant, answer)
 
     # ------------------------------------------------------------------ archive
     def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:

@@ -52,6 +52,14 @@ PayeeHandler = Callable[[Payment], PayeeDecision | None]
 StatusListener = Callable[[Payment], None]
 
 
+class RemoteTransport(Protocol):
+    """Delivery to a participant's own HTTP endpoint (the hub pushes, as Raast does)."""
+
+    def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None: ...
+
+    def report(self, participant: Participant, payment: Payment) -> None: ...
+
+
 class PaymentPolicy(Protocol):
     """Participant limits and sandbox caps, consulted before funds are reserved.
 
@@ -93,6 +101,8 @@ class Payments:
         self.payee_timeout_s = payee_timeout_s
         self.handlers: dict[str, PayeeHandler] = {}
         self.listeners: dict[str, list[StatusListener]] = {}
+        # The HTTP transport (switch/transport.py), for participants with an endpoint.
+        self.remote: RemoteTransport | None = None
         self._codes: dict[uuid.UUID, str] = {}  # participant id -> code, for notifications
 
     def connect(self, code: str, handler: PayeeHandler) -> None:
@@ -109,7 +119,7 @@ class Payments:
         A listener's failure is logged, never raised: the participant catches up through a
         status request (pacs.028) or its own reconciliation.
         """
-        if not self.listeners:
+        if not self.listeners and self.remote is None:
             return
         for participant_id in {payment.payer_id, payment.payee_id} - {None}:
             assert participant_id is not None
@@ -117,11 +127,15 @@ class Payments:
             if code is None:
                 code = self._participant_by_id(participant_id).code
                 self._codes[participant_id] = code
-            for listener in self.listeners.get(code, ()):
+            listeners = self.listeners.get(code, ())
+            for listener in listeners:
                 try:
                     listener(payment)
                 except Exception:  # a participant's failure is its own to reconcile
                     log.exception("status listener failed", participant=code)
+            remote = self.remote
+            if not listeners and remote and self.directory.endpoint(participant_id):
+                remote.report(self._participant_by_id(participant_id), payment)
 
     # ------------------------------------------------------------------ submit
     def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
@@ -174,10 +188,20 @@ class Payments:
             return self._resolve(payment_id, PaymentStatus.REJECTED, refusal)
         return self._deliver(self.payment(payment_id), payee)
 
-    def _deliver(self, payment: Payment, payee: Participant) -> Payment:
+    def deliverer(self, payee: Participant) -> PayeeHandler | None:
+        """How a credit advice reaches `payee`: in process, over HTTP, or not (it polls)."""
         handler = self.handlers.get(payee.code)
+        if handler is not None:
+            return handler
+        remote = self.remote
+        if remote is not None and self.directory.endpoint(payee.id) is not None:
+            return lambda payment: remote.deliver(payee, payment)
+        return None
+
+    def _deliver(self, payment: Payment, payee: Participant) -> Payment:
+        handler = self.deliverer(payee)
         if handler is None:
-            return payment  # no in-process handler: the payee answers through the API
+            return payment  # no transport: the payee answers through the API
         try:
             decision = handler(payment)
         except Exception:  # a payee's failure is a non-answer, never the payer's problem

@@ -57,6 +57,10 @@ class RegisteredOut(BaseModel):
     secret: str = Field(description="HTTP Basic password of the participant; shown once")
 
 
+class EndpointIn(_In):
+    url: str | None = Field(max_length=400, description="http(s) URL; null removes it")
+
+
 class NetDebitCapIn(_In):
     cap_minor: StrictInt | None = Field(ge=0, description="null removes the cap")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -68,6 +69,8 @@ class SwitchService:
         self.lookups_per_minute = lookups_per_minute
         self.funding_account_id = uuid.uuid5(HUB_NAMESPACE, f"funding:{hub_ledger}")
         self._ready = False
+        # participant id -> (valid until, (url, secret) or None): endpoint lookups per payment
+        self._endpoints: dict[uuid.UUID, tuple[float, tuple[str, str] | None]] = {}
 
     # ------------------------------------------------------------------ set-up
     def _ensure_hub(self) -> None:
@@ -321,6 +324,64 @@ class SwitchService:
         participant = self.participant(code)
         account = self.ledger.get_account(participant.settlement_account_id)
         return Money(account.balance.available_credit, "PKR")
+
+    def participant_by_id(self, participant_id: uuid.UUID) -> Participant:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(store.participants_table).where(
+                    store.participants_table.c.id == participant_id
+                )
+            ).first()
+        if row is None:
+            raise DomainError(
+                SwitchError.PARTICIPANT_NOT_FOUND, f"no participant {participant_id}", status=404
+            )
+        return store.participant_from_row(row)
+
+    # ------------------------------------------------------------------ endpoints
+    def set_endpoint(self, code: str, url: str | None) -> str | None:
+        """Deliver the participant's credit advices and status reports to `url` over HTTP.
+
+        Answers the new signing secret (shown once): each delivery carries
+        `X-Tijarat-Signature: hex(HMAC-SHA256(secret, body))`. None removes the endpoint.
+        """
+        participant = self.participant(code)
+        table = store.endpoints_table
+        secret = None
+        if url is not None:
+            if not url.startswith(("http://", "https://")) or len(url) > ENDPOINT_URL_LENGTH_MAX:
+                raise _invalid("an endpoint is an http(s) URL of at most 400 characters")
+            secret = secrets.token_hex(32)
+        with self.engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.participant_id == participant.id))
+            if url is not None:
+                connection.execute(
+                    table.insert().values(
+                        participant_id=participant.id,
+                        url=url,
+                        signing_secret=secret,
+                        updated_at=self.clock.now_ns(),
+                    )
+                )
+        self._endpoints.clear()
+        return secret
+
+    def endpoint(self, participant_id: uuid.UUID) -> tuple[str, str] | None:
+        """(url, signing secret) of the participant's endpoint; cached briefly per process."""
+        now = time.monotonic()
+        cached = self._endpoints.get(participant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        table = store.endpoints_table
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table.c.url, table.c.signing_secret).where(
+                    table.c.participant_id == participant_id
+                )
+            ).first()
+        found = None if row is None else (row.url, row.signing_secret)
+        self._endpoints[participant_id] = (now + ENDPOINT_CACHE_S, found)
+        return found
 
     # ------------------------------------------------------------------ net debit caps
     def set_net_debit_cap(self, code: str, cap_minor: int | None) -> int | None:
@@ -737,6 +798,8 @@ def _suspended(participant: Participant) -> DomainError:
     )
 
 
+ENDPOINT_URL_LENGTH_MAX = 400
+ENDPOINT_CACHE_S = 5.0  # another process's endpoint change is seen within this
 PENDING_STATUS = "PDNG"
 SETTLED_STATUS = "ACSC"
 PAKISTAN_OFFSET_NS = 5 * 3_600 * NS_PER_S  # Asia/Karachi is UTC+5 all year (no DST)

@@ -278,3 +278,14 @@ net_debit_caps_table = sa.Table(
     sa.Column("cap_minor", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+# Where the hub delivers a participant's credit advices and status reports over HTTP, and the
+# secret it signs them with (HMAC-SHA256; kept in clear because the hub must sign with it).
+endpoints_table = sa.Table(
+    "switch_endpoints",
+    metadata,
+    sa.Column("participant_id", sa.Uuid, primary_key=True),
+    sa.Column("url", sa.String(400), nullable=False),
+    sa.Column("signing_secret", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)

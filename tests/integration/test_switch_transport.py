@@ -1,0 +1,174 @@
+"""The hub pushes credit advices over HTTP to a participant's endpoint and reads its pacs.002.
+
+The payee bank here is a real HTTP server in a thread: it checks the hub's signature, checks
+the pacs.008 against the official XSD, and answers ACSC, or RJCT AC04 for a closed account.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tijarat.bootstrap import Container
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch import iso20022 as iso
+from tijarat.switch.model import CreditTransfer, ParticipantCategory, PaymentStatus, ReasonCode
+from tijarat.switch.transport import SIGNATURE_HEADER, HttpTransport, signature
+
+CLOSED_ACCOUNT_AMOUNT = 13_00
+
+
+class PayeeBank:
+    """A payee participant's endpoint: what arrived, and what it answered."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.secret = ""
+        self.delay_s = delay_s
+        self.advices: list[iso.CustomerCreditTransfer] = []
+        self.reports: list[iso.PaymentStatusReport] = []
+        self.bad_signatures = 0
+
+    def answer(self, body: bytes, signed: str) -> bytes | None:
+        if signed != signature(self.secret, body):
+            self.bad_signatures += 1
+            return None
+        iso.validate(body)  # the XSDs of head.001 and of the document
+        envelope = iso.parse_envelope(body)
+        document = envelope.document
+        if isinstance(document, iso.PaymentStatusReport):
+            self.reports.append(document)
+            return b""
+        assert isinstance(document, iso.CustomerCreditTransfer)
+        self.advices.append(document)
+        time.sleep(self.delay_s)
+        tx = document.transactions[0]
+        closed = tx.amount.amount_minor == CLOSED_ACCOUNT_AMOUNT
+        status = iso.TransactionStatus(
+            status=iso.PaymentStatus.RJCT if closed else iso.PaymentStatus.ACSC,
+            original_end_to_end_id=tx.end_to_end_id,
+            original_uetr=tx.uetr,
+            reasons=(iso.Reason(code=iso.ReasonCode.AC04),) if closed else (),
+        )
+        report = iso.PaymentStatusReport(
+            message_id="B" + uuid.uuid4().hex[:20],
+            created_at=datetime.now(UTC),
+            transactions=(status,),
+        )
+        return iso.build_envelope(
+            iso.Envelope(
+                iso.BusinessApplicationHeader(
+                    from_agent=iso.Agent(member_id="HABBPKKA"),
+                    to_agent=iso.Agent(member_id="RAASTHUB"),
+                    business_message_id=report.message_id,
+                    message_definition_id=iso.MessageType.PACS_002.value,
+                    created_at=report.created_at,
+                ),
+                report,
+            )
+        )
+
+
+def serve(bank: PayeeBank) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            reply = bank.answer(body, self.headers.get(SIGNATURE_HEADER, ""))
+            try:
+                self.send_response(401 if reply is None else 200)
+                self.send_header("content-type", "application/xml")
+                self.end_headers()
+                self.wfile.write(reply or b"")
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the hub gave up waiting: a late answer is no answer
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/raast"
+
+
+@pytest.fixture
+def hub(container: Container) -> Container:
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB")):
+        container.switch.register_participant(
+            code, code, ParticipantCategory.DIRECT_SETTLEMENT, bank_code=bank
+        )
+        container.switch.fund(code, Money(1_000_000_00, "PKR"), uuid.uuid4())
+    return container
+
+
+def transfer(amount_minor: int) -> CreditTransfer:
+    return CreditTransfer(
+        msg_id="M" + uuid.uuid4().hex[:20],
+        end_to_end_id="E" + uuid.uuid4().hex[:20],
+        tx_id="T" + uuid.uuid4().hex[:20],
+        uetr=uuid.uuid4(),
+        amount_minor=amount_minor,
+        currency="PKR",
+        debtor_name="Skardu Crafts",
+        debtor_iban=make_pk_iban("MEZN", "1").compact,
+        creditor_iban=make_pk_iban("HABB", "2").compact,
+        creditor_name="Karachi Dyes",
+    )
+
+
+def test_credit_advices_go_to_the_endpoint_and_its_answer_settles(hub: Container) -> None:
+    bank = PayeeBank()
+    server, url = serve(bank)
+    try:
+        bank.secret = hub.switch.set_endpoint("HABBPKKA", url) or ""
+        settled = hub.payments.submit("MEZNPKKA", transfer(2_500_00))
+        assert settled.status is PaymentStatus.SETTLED
+        refused = hub.payments.submit("MEZNPKKA", transfer(CLOSED_ACCOUNT_AMOUNT))
+        assert (refused.status, refused.reason) == (PaymentStatus.REJECTED, ReasonCode.AC04)
+        assert len(bank.advices) == 2
+        assert bank.bad_signatures == 0
+        # Final statuses are pushed too (pacs.002), one per payment.
+        assert [r.transactions[0].status for r in bank.reports] == [
+            iso.PaymentStatus.ACSC,
+            iso.PaymentStatus.RJCT,
+        ]
+        # Everything pushed and answered is in the payee's archive.
+        kinds = [m["message_type"] for m in hub.gateway.archive(hub.switch.participant("HABBPKKA"))]
+        assert kinds.count("pacs.008.001.08") == 2
+        assert kinds.count("pacs.002.001.10") >= 4  # 2 answers in, 2 reports out
+        # Without an endpoint, nothing is pushed: the payee answers over the API.
+        hub.switch.set_endpoint("HABBPKKA", None)
+        hub.switch._endpoints.clear()
+        waiting = hub.payments.submit("MEZNPKKA", transfer(1_00))
+        assert waiting.status is PaymentStatus.PENDING
+        assert len(bank.advices) == 2
+    finally:
+        server.shutdown()
+    assert hub.ledger.verify().ok
+
+
+def test_a_slow_or_unreachable_endpoint_is_a_non_answer_and_times_out(hub: Container) -> None:
+    bank = PayeeBank(delay_s=1.0)
+    server, url = serve(bank)
+    hub.payments.remote = HttpTransport(hub.gateway, timeout_s=0.2)
+    try:
+        bank.secret = hub.switch.set_endpoint("HABBPKKA", url) or ""
+        slow = hub.payments.submit("MEZNPKKA", transfer(7_00))
+        assert slow.status is PaymentStatus.PENDING
+        hub.switch.set_endpoint("HABBPKKA", "http://127.0.0.1:9/nobody-listens")
+        hub.switch._endpoints.clear()
+        unreachable = hub.payments.submit("MEZNPKKA", transfer(8_00))
+        assert unreachable.status is PaymentStatus.PENDING
+        hub.clock.advance(seconds=21)  # type: ignore[attr-defined]
+        assert hub.payments.sweep_timeouts() == 2
+        for payment in (slow, unreachable):
+            after = hub.payments.payment(payment.id)
+            assert (after.status, after.reason) == (PaymentStatus.REJECTED, ReasonCode.AB05)
+    finally:
+        server.shutdown()
+    assert hub.switch.liquidity("MEZNPKKA").amount_minor == 1_000_000_00
+    assert hub.ledger.verify().ok
