@@ -6,11 +6,13 @@ classes answer it with the wallet's own use cases.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 
 from tijarat.supply.ports import SupplierPayment, SupplierPaymentResult
 from tijarat.trade.ports import Conversion
+from tijarat.wallet.model import PayoutRow
 from tijarat.wallet.service import WalletService
 
 
@@ -51,4 +53,30 @@ class SupplierPayerAdapter:
         payments: Sequence[SupplierPayment],
         request_id: uuid.UUID,
     ) -> Sequence[SupplierPaymentResult]:
-        raise NotImplementedError
+        """Bills become rows of one wallet payout, idempotent by the caller's request id."""
+        rows = [
+            PayoutRow(
+                line=index,
+                name=payment.payee_name,
+                raast_id=payment.raast_id,
+                iban=payment.iban,
+                # The wallet pays suppliers in rupees; another currency is refused per row.
+                amount_minor=payment.amount_minor if payment.currency == "PKR" else -1,
+                reference=payment.reference,
+            )
+            for index, payment in enumerate(payments, start=1)
+        ]
+        key = hashlib.sha256(f"supplier-payments:{request_id}".encode()).hexdigest()
+        payout = self.wallet.pay_rows(
+            business_id, rows, key=key, file_name=f"supplier payments {request_id}"
+        )
+        return [
+            SupplierPaymentResult(
+                reference=row.reference,
+                status=row.status.value,
+                reason=row.reason,
+                end_to_end_id=row.end_to_end_id,
+                uetr=row.uetr,
+            )
+            for row in payout.rows
+        ]

@@ -2303,12 +2303,36 @@ class WalletService:
         with the reason; the others are paid: ours inside the book, the rest as one bulk
         submission through the hub.
         """
-        self.ensure_ready()
         digest = hashlib.sha256(content).hexdigest()
         before = self._payout_by_digest(customer_id, digest)
         if before is not None:
             return before
-        rows = files.parse_payout_file(content)
+        return self.pay_rows(
+            customer_id,
+            files.parse_payout_file(content),
+            key=digest,
+            file_name=file_name,
+            on_progress=on_progress,
+        )
+
+    def pay_rows(
+        self,
+        customer_id: uuid.UUID,
+        rows: Sequence[PayoutRow],
+        *,
+        key: str,
+        file_name: str,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Payout:
+        """Pay many rows at once (a payout file's, or bills from supply); idempotent by key.
+
+        `key` is 64 hex characters: a file's SHA-256, or the SHA-256 of a caller's request id.
+        """
+        self.ensure_ready()
+        digest = key
+        before = self._payout_by_digest(customer_id, digest)
+        if before is not None:
+            return before
         customer = self.customer(customer_id)
         account = self.account(customer_id, "PKR")
         payout_id = uuid.uuid5(NAMESPACE, f"payout:{customer_id}:{digest}")
