@@ -23,6 +23,8 @@ from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
 from tijarat.switch.transport import HttpTransport
 from tijarat.trade.service import TradeService
+from tijarat.wallet.monitoring import Monitoring
+from tijarat.wallet.screening import Screening
 from tijarat.wallet.service import WalletService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -93,6 +95,8 @@ class Container:
     gateway: Gateway
     transport: HttpTransport
     wallet: WalletService
+    screening: Screening
+    monitoring: Monitoring
     supply: SupplyService
     trade: TradeService
 
@@ -135,7 +139,18 @@ def build(
     gateway = Gateway(payments, bulk, requests)
     transport = HttpTransport(gateway)
     payments.remote = transport  # participants with an endpoint get pushed to over HTTP
-    wallet = WalletService(engine, ledger, clock, payments=payments, requests=requests, bulk=bulk)
+    screening = Screening(engine, clock)
+    monitoring = Monitoring(engine, clock)
+    wallet = WalletService(
+        engine,
+        ledger,
+        clock,
+        payments=payments,
+        requests=requests,
+        bulk=bulk,
+        screening=screening,
+        monitoring=monitoring,
+    )
     supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(
         settings=settings,
@@ -149,6 +164,8 @@ def build(
         gateway=gateway,
         transport=transport,
         wallet=wallet,
+        screening=screening,
+        monitoring=monitoring,
         supply=supply,
         trade=TradeService(
             engine, ledger, clock, stock=supply, wallets=SellerWalletsAdapter(wallet)

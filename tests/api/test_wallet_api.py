@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -308,3 +309,29 @@ def test_fx_rates_and_conversion(client: TestClient) -> None:
     assert converted.status_code == 201, converted.text
     body = converted.json()
     assert body["rate"] in ("280.10", "278.4532")
+
+
+def test_a_payee_on_the_sanctions_list_is_held_for_review(
+    client: TestClient, sqlite_container: Container
+) -> None:
+    sample = (Path(__file__).parents[2] / "data" / "sanctions-sample.csv").read_text()
+    sqlite_container.screening.import_list("sample", sample)
+    business = onboard_business(client)
+    url = f"/v1/wallet/customers/{business['id']}"
+    client.post(f"{url}/deposits", json={"amount_minor": 10_000_00}, headers=key())
+    body = {
+        "to": make_pk_iban("MEZN", "31").compact,
+        "amount_minor": 1_000_00,
+        "payee_name": "Muhammad Kasim Zarbakht",
+    }
+    held = client.post(f"{url}/payments", json=body, headers=key())
+    assert held.status_code == 422
+    assert held.json()["code"] == "wallet_screening_hit"
+    reviews = client.get("/v1/compliance/reviews", headers=OPERATOR).json()
+    assert reviews
+    assert client.get(url, headers=OPERATOR).json()["accounts"][0]["available_minor"] == 10_000_00
+    # An ordinary supplier passes.
+    fine = client.post(
+        f"{url}/payments", json={**body, "payee_name": "Karachi Wool House"}, headers=key()
+    )
+    assert fine.status_code == 201, fine.text

@@ -183,6 +183,7 @@ class TransactionMonitor(Protocol):
         direction: str,
         amount_minor: int,
         currency: str,
+        *,
         per_transaction_limit_minor: int | None,
         reference: str,
     ) -> Sequence[object]: ...
@@ -1592,7 +1593,12 @@ class WalletService:
                 LimitKind.of(direction, Period.TRANSACTION)
             )
             self.monitoring.observe(
-                customer_id, direction.value, amount_minor, "PKR", per_transaction, reference
+                customer_id,
+                direction.value,
+                amount_minor,
+                "PKR",
+                per_transaction_limit_minor=per_transaction,
+                reference=reference,
             )
         except Exception:  # monitoring alerts; it must never undo a payment that happened
             log.exception("monitoring failed", customer=str(customer_id))
