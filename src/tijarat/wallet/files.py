@@ -71,7 +71,8 @@ def _parse_payout_csv(content: bytes, currency: str) -> list[PayoutRow]:
         )
     reader.fieldnames = header
     rows: list[PayoutRow] = []
-    for line, record in enumerate(reader, start=2):
+    for record in reader:
+        line = reader.line_num  # the physical line: blank lines are skipped, not renumbered
         if len(rows) >= PAYOUT_ROWS_MAX:
             raise _payout_error(f"a payout file has at most {PAYOUT_ROWS_MAX} rows")
         values = {key: (value or "").strip() for key, value in record.items() if key}
@@ -205,11 +206,14 @@ def payout_report_pain002(payout: Payout, created_at: datetime) -> bytes:
             status=group,
             reasons=group_reasons,
         ),
-        payment_instructions=(
+        # An instruction status holds at most TRANSACTIONS_PER_MESSAGE_MAX rows: a large
+        # payout is reported in several, in file order.
+        payment_instructions=tuple(
             iso20022.PaymentInstructionStatus(
                 original_payment_information_id=payout.file_sha256[:35],
-                transactions=tuple(statuses),
-            ),
+                transactions=tuple(statuses[start : start + iso20022.TRANSACTIONS_PER_MESSAGE_MAX]),
+            )
+            for start in range(0, len(statuses), iso20022.TRANSACTIONS_PER_MESSAGE_MAX)
         ),
     )
     return iso20022.build_pain002(report)
@@ -236,7 +240,8 @@ def parse_rates(text: str, source: str) -> list[FxRate]:
         )
     reader.fieldnames = header
     rates: dict[tuple[date, str, str], FxRate] = {}
-    for line, record in enumerate(reader, start=2):
+    for record in reader:
+        line = reader.line_num  # the physical line, blank lines counted
         if line > RATE_ROWS_MAX:
             raise _rates_error(line, f"a rate table has at most {RATE_ROWS_MAX} rows")
         try:
