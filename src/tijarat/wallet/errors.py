@@ -17,6 +17,7 @@ class WalletError(StrEnum):
     VERIFICATION_FAILED = "wallet_verification_failed"
     LIMIT_INVALID = "wallet_limit_invalid"
     LIMIT_EXCEEDED = "wallet_limit_exceeded"
+    PAYEE_CANNOT_RECEIVE = "wallet_payee_cannot_receive"
     INSUFFICIENT_FUNDS = "wallet_insufficient_funds"
     AMOUNT_INVALID = "wallet_amount_invalid"
     DESTINATION_INVALID = "wallet_destination_invalid"

@@ -1268,6 +1268,10 @@ class WalletService:
                 row = self._account_by_iban(iban.compact)
                 if row is None:
                     raise _destination_invalid(f"no wallet {iban.compact}", "AC01")
+                if row.customer_id == customer_id:
+                    raise DomainError(
+                        WalletError.SAME_ACCOUNT, "this is the payer's own wallet", status=422
+                    )
                 return Destination(row, None, iban.compact, self._title(row.customer_id))
             self.switch.participant_by_bank_code(iban.bank_code)
             return Destination(None, None, iban.compact, iban.formatted)
@@ -1440,12 +1444,25 @@ class WalletService:
                 _payment_fingerprint(to, amount_minor, note),
             )
             if replay is None:
-                locked = self._lock_customer(connection, customer_id)
+                # Both rows, in one order (by id): A paying B while B pays A cannot deadlock.
+                first, second = sorted((customer_id, payee.id))
+                lockers = {first: self._lock_customer(connection, first)}
+                lockers[second] = self._lock_customer(connection, second)
+                locked, receiver = lockers[customer_id], lockers[payee.id]
                 self._check_limits(connection, locked, Direction.DEBIT, amount_minor, "PKR")
-                receiver = self._lock_customer(connection, payee.id)
-                self._check_limits(
-                    connection, receiver, Direction.CREDIT, amount_minor, "PKR", payee_balance
-                )
+                try:
+                    self._check_limits(
+                        connection, receiver, Direction.CREDIT, amount_minor, "PKR", payee_balance
+                    )
+                except DomainError as error:
+                    # The payer learns that the payee cannot receive it, not the payee's
+                    # limits and headroom (what a stranger's bank would answer: AM02).
+                    raise DomainError(
+                        WalletError.PAYEE_CANNOT_RECEIVE,
+                        "the payee's wallet cannot receive this amount now",
+                        status=422,
+                        fields={"reason": "AM02"},
+                    ) from error
                 self._insert_movements(connection, movements)
         if replay is not None:
             return self._replay(replay)
@@ -1610,7 +1627,7 @@ class WalletService:
     # ------------------------------------------------------------------ hub answers
     def _settle_outgoing(self, payment: Payment) -> None:
         """Post or void the reservation behind our customer's payment, once (idempotent)."""
-        movement = self._movement_by_end_to_end(payment.request.end_to_end_id)
+        movement = self._outgoing_movement(payment)
         if movement is None or movement.status is not MovementStatus.PENDING:
             return
         if payment.status is PaymentStatus.SETTLED:
@@ -1653,6 +1670,20 @@ class WalletService:
                 .where(store.movements_table.c.id == movement_id)
                 .values(payment_id=payment_id)
             )
+
+    def _outgoing_movement(self, payment: Payment) -> Movement | None:
+        """Our debit behind a payment: by the payment id once known, else by our e2e id."""
+        table = store.movements_table
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table).where(
+                    (table.c.payment_id == payment.id)
+                    & (table.c.direction == Direction.DEBIT.value)
+                )
+            ).first()
+        if row is not None:
+            return _movement(row)
+        return self._movement_by_end_to_end(payment.request.end_to_end_id)
 
     def _movement_by_end_to_end(self, end_to_end_id: str) -> Movement | None:
         if not end_to_end_id.startswith("TJW"):
@@ -1801,7 +1832,7 @@ class WalletService:
 
     def _credit_returns(self, payment: Payment) -> None:
         """Money another institution returned (pacs.004) goes back to our customer."""
-        original = self._movement_by_end_to_end(payment.request.end_to_end_id)
+        original = self._outgoing_movement(payment)
         if original is None:
             return
         table = store.movements_table
@@ -1999,7 +2030,7 @@ class WalletService:
                 )
             paid = self.payments.payment(answered.payment_id)
             # The hub names the payment after the request; link it to our movement.
-            self._link_end_to_end(transfer.end_to_end_id, paid)
+            self._link_payment(transfer.end_to_end_id, paid)
             return paid
 
         return self._pay_out(
@@ -2015,12 +2046,13 @@ class WalletService:
             submit=accept,
         )
 
-    def _link_end_to_end(self, ours: str, payment: Payment) -> None:
+    def _link_payment(self, ours: str, payment: Payment) -> None:
+        """The hub named the payment after the request: remember it on our movement."""
         with self.engine.begin() as connection:
             connection.execute(
                 store.movements_table.update()
                 .where(store.movements_table.c.end_to_end_id == ours)
-                .values(end_to_end_id=payment.request.end_to_end_id[:35], payment_id=payment.id)
+                .values(payment_id=payment.id)
             )
 
     def decline_request(self, customer_id: uuid.UUID, request_id: uuid.UUID) -> PaymentRequest:
@@ -2455,9 +2487,11 @@ class WalletService:
             usage = self._usage(connection, customer.id, Direction.DEBIT, now)
         available = self.balance(customer.id, "PKR").amount_minor
         used = 0
+        receivers = _Receivers(self, now)
         final: list[tuple[PayoutRow, PayoutRowResult | None, Destination | None]] = []
         for row, found in checked:
             result = found
+            destination = destinations.get(row.line)
             if result is None:
                 grown = Usage(
                     usage.day_minor + used, usage.month_minor + used, usage.year_minor + used
@@ -2471,9 +2505,17 @@ class WalletService:
                     result = _row_rejected(
                         row, "AM04", "the wallet's balance does not cover this row"
                     )
+                elif destination is not None and destination.internal_account is not None:
+                    # Our own payee's credit limits and balance cap apply as to any payment;
+                    # the payer learns only that it was refused, not the payee's headroom.
+                    refusal = receivers.take(destination.internal_account.customer_id, row)
+                    if refusal is not None:
+                        result = _row_rejected(row, *refusal)
+                    else:
+                        used += row.amount_minor
                 else:
                     used += row.amount_minor
-            final.append((row, result, destinations.get(row.line)))
+            final.append((row, result, destination))
         return final
 
     def _pay_rows(
@@ -2667,6 +2709,39 @@ class WalletService:
         for movement_id, reason, payment_id in voids:
             self._finish([movement_id], MovementStatus.FAILED, reason, payment_id)
 
+    def _current(self, payout: Payout) -> Payout:
+        """A stored payout with its pending rows brought up to date from their movements."""
+        waiting = {
+            uuid.uuid5(NAMESPACE, f"{payout.id}:{row.line}"): row
+            for row in payout.rows
+            if row.status is PayoutRowStatus.PENDING
+        }
+        if not waiting:
+            return payout
+        table = store.movements_table
+        with self.engine.connect() as connection:
+            found = {
+                r.id: r
+                for r in connection.execute(
+                    sa.select(table.c.id, table.c.status, table.c.reason).where(
+                        table.c.id.in_(list(waiting))
+                    )
+                )
+            }
+        updated = {}
+        for movement_id, row in waiting.items():
+            movement = found.get(movement_id)
+            if movement is None or movement.status == MovementStatus.PENDING.value:
+                continue
+            if movement.status == MovementStatus.COMPLETED.value:
+                updated[row.line] = replace(row, status=PayoutRowStatus.SETTLED)
+            else:
+                updated[row.line] = replace(
+                    row, status=PayoutRowStatus.REJECTED, reason=movement.reason
+                )
+        rows = tuple(updated.get(row.line, row) for row in payout.rows)
+        return replace(payout, rows=rows)
+
     def payouts(self, customer_id: uuid.UUID, limit: int = 20) -> list[Payout]:
         table = store.payouts_table
         with self.engine.connect() as connection:
@@ -2676,7 +2751,7 @@ class WalletService:
                 .order_by(table.c.created_at.desc())
                 .limit(max(1, min(limit, PAGE_SIZE_MAX)))
             ).all()
-        return [_payout(row) for row in rows]
+        return [self._current(_payout(row)) for row in rows]
 
     def payout_by_id(self, customer_id: uuid.UUID, payout_id: uuid.UUID) -> Payout:
         table = store.payouts_table
@@ -2688,7 +2763,7 @@ class WalletService:
             ).first()
         if row is None:
             raise DomainError(WalletError.PAYOUT_NOT_FOUND, f"no payout {payout_id}", status=404)
-        return _payout(row)
+        return self._current(_payout(row))
 
     def _payout_by_digest(self, customer_id: uuid.UUID, digest: str) -> Payout | None:
         table = store.payouts_table
@@ -2698,7 +2773,7 @@ class WalletService:
                     (table.c.customer_id == customer_id) & (table.c.file_sha256 == digest)
                 )
             ).first()
-        return None if row is None else _payout(row)
+        return None if row is None else self._current(_payout(row))
 
     # ================================================================== statements
     def statement(
@@ -2810,6 +2885,38 @@ class WalletService:
             "difference_minor": hub - book,
             "in_flight": int(in_flight),
         }
+
+
+class _Receivers:
+    """Our own customers receiving payout rows: their credit limits and cap, row by row."""
+
+    def __init__(self, wallet: WalletService, now: int) -> None:
+        self.wallet = wallet
+        self.now = now
+        self.known: dict[uuid.UUID, tuple[Customer, dict[LimitKind, int | None], Usage, int]] = {}
+        self.credited: dict[uuid.UUID, int] = {}
+
+    def take(self, customer_id: uuid.UUID, row: PayoutRow) -> tuple[str, str] | None:
+        """None if the row fits (and is counted), else (reason code, detail)."""
+        if customer_id not in self.known:
+            customer = self.wallet.customer(customer_id)
+            with self.wallet.engine.connect() as connection:
+                limits = self.wallet._effective_limits(connection, customer)  # noqa: SLF001
+                usage = self.wallet._usage(  # noqa: SLF001
+                    connection, customer_id, Direction.CREDIT, self.now
+                )
+            balance = self.wallet._balance_for_cap(customer_id)  # noqa: SLF001
+            self.known[customer_id] = (customer, limits, usage, balance)
+        customer, limits, usage, balance = self.known[customer_id]
+        if customer.status is not CustomerStatus.ACTIVE:
+            return "AC06", "the payee's wallet is blocked"
+        extra = self.credited.get(customer_id, 0)
+        grown = Usage(usage.day_minor + extra, usage.month_minor + extra, usage.year_minor + extra)
+        after = balance + extra + row.amount_minor
+        if first_breach(limits, Direction.CREDIT, row.amount_minor, grown, self.now, after):
+            return "AM02", "the payee's wallet cannot receive this amount (its limits)"
+        self.credited[customer_id] = extra + row.amount_minor
+        return None
 
 
 _HUB_KINDS = (
