@@ -106,12 +106,17 @@ class Container:
         Run by the server's sweeper thread every second; idempotent, so several processes
         may run it at once.
         """
-        return {
+        swept = {
             "payments_timed_out": self.payments.sweep_timeouts(),
             "requests_expired": self.requests.expire_due(),
             "claims_completed": self.switch.complete_due_claims(),
             "wallet_movements_settled": self.wallet.settle_pending(),
         }
+        trade = self.trade.sweep()
+        swept["escrow_auto_released"] = trade.auto_released
+        swept["orders_closed_unpaid"] = trade.closed_unpaid
+        swept["trade_effects_finished"] = trade.effects_finished + trade.inbox_applied
+        return swept
 
     def close(self) -> None:
         self.transport.close()

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from tijarat import __version__
-from tijarat.api import compliance, errors, ledger, supply, switch, wallet
+from tijarat.api import compliance, errors, ledger, supply, switch, trade, wallet
 from tijarat.api.errors import problem
 from tijarat.bootstrap import Container, build
 from tijarat.logs import configure_logging
@@ -65,6 +65,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(compliance.router)
     app.include_router(supply.router)
+    app.include_router(trade.router)
 
     @app.middleware("http")
     async def _edges(
