@@ -49,7 +49,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conftest import PG_SKIP, PG_URL, create_pg_database
+from pg_support import PG_SKIP, PG_URL, create_pg_database
 from tijarat.bootstrap import Container, build
 from tijarat.kernel.clock import ManualClock
 from tijarat.ledger.model import (
