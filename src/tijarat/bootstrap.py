@@ -18,6 +18,7 @@ from tijarat.settings import Settings, normalise_database_url
 from tijarat.supply.service import SupplyService
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.gateway import Gateway
+from tijarat.switch.model import PayeeDecision, Payment
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.switch.service import SwitchService
@@ -144,6 +145,8 @@ def build(
     gateway = Gateway(payments, bulk, requests)
     transport = HttpTransport(gateway)
     payments.remote = transport  # participants with an endpoint get pushed to over HTTP
+    for code in settings.simulated_participants:
+        payments.connect(code, _accept_at_once)
     screening = Screening(engine, clock)
     monitoring = Monitoring(engine, clock)
     wallet = WalletService(
@@ -176,3 +179,8 @@ def build(
             engine, ledger, clock, stock=supply, wallets=SellerWalletsAdapter(wallet)
         ),
     )
+
+
+def _accept_at_once(_payment: Payment) -> PayeeDecision:
+    """A simulated participant (development): credits its customer at once."""
+    return PayeeDecision(accept=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import structlog
 
 from tijarat.settings import Settings
 
 
-def configure_logging(settings: Settings) -> None:
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+def configure_logging(settings: Settings, *, level_name: str | None = None) -> None:
+    """Logs go to stderr, so a command's stdout (e.g. `demo --json`) stays its answer."""
+    name = (level_name or settings.log_level).upper()
+    level = logging.getLevelNamesMapping().get(name, logging.INFO)
     json_lines = settings.log_json or settings.environment == "production"
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
@@ -23,5 +26,6 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Bearer token for the operator API (/v1/ledger). A development default only: in
     # production it must be set, or the process refuses to start.
     operator_token: str | None = None
+    # Participants whose credit advices are accepted at once, in process: the demo's Karachi
+    # banks, so a served development hub settles payments to them. Never in production.
+    simulated_participants: list[str] = Field(default_factory=list)
     # Signs the dashboard's session cookies. Like the operator token: a development default
     # only, required in production.
     session_secret: str | None = None
@@ -42,6 +45,8 @@ class Settings(BaseSettings):
             if self.environment == "production":
                 raise ValueError("TIJARAT_OPERATOR_TOKEN must be set in production")
             self.operator_token = DEVELOPMENT_OPERATOR_TOKEN
+        if self.simulated_participants and self.environment == "production":
+            raise ValueError("TIJARAT_SIMULATED_PARTICIPANTS is for development and tests only")
         if self.session_secret is None:
             if self.environment == "production":
                 raise ValueError("TIJARAT_SESSION_SECRET must be set in production")

@@ -6,9 +6,9 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,8 @@ from tijarat.bootstrap import build, create_database_engine, current_revision, m
 from tijarat.cli import wallet as wallet_cli
 from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.errors import DomainError
+from tijarat.kernel.money import Money, format_money
+from tijarat.logs import configure_logging
 from tijarat.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Tijarat: Pakistan's digital export supply chain.")
@@ -51,8 +53,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes (PostgreSQL only for > 1).")] = 1,
+    seed: Annotated[
+        bool, typer.Option(help="Play the Skardu story into an empty database first.")
+    ] = True,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs) after applying migrations."""
+    """Run the API and the dashboard (OpenAPI docs at /docs) after applying migrations.
+
+    On first run the database is seeded with the Skardu story, so a newcomer signs in to a
+    living business (the credentials are printed).
+    """
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     settings = _settings(database_url)
@@ -62,8 +71,13 @@ def serve(
         raise typer.Exit(2)
     migrate(engine)
     engine.dispose()
+    if seed:
+        _seed(settings)
     os.environ["TIJARAT_DATABASE_URL"] = settings.database_url
-    console.print(f"Tijarat on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    if settings.environment == "development":
+        # The demo's Karachi banks answer credit advices at once in every worker process.
+        os.environ.setdefault("TIJARAT_SIMULATED_PARTICIPANTS", '["MEZNPKKA", "HABBPKKA"]')
+    console.print(f"Tijarat on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "tijarat.asgi:create_from_environment",
         factory=True,
@@ -74,67 +88,127 @@ def serve(
     )
 
 
+def _seed(settings: Settings) -> None:
+    """The Skardu story into an empty database: a living business on first run."""
+    from tijarat.cli import demo_story  # noqa: PLC0415
+
+    # The story takes a few days of shipping: play it in the recent past, so every later
+    # real-time transfer comes after it.
+    clock = ManualClock(datetime.now(UTC) - timedelta(days=6))
+    container = build(settings, clock=clock)
+    try:
+        if container.wallet.customers(1):
+            return
+        console.print("First run: seeding the Skardu story ...")
+        report = demo_story.play(container, clock)
+    finally:
+        container.close()
+    for user in report.users:
+        console.print(
+            f"  sign in as [bold]{user['username']}[/] / {user['password']} ({user['role']})"
+        )
+
+
 @app.command()
 def demo(
     database_url: DatabaseUrl = None,
     json_output: JsonOutput = False,
     archive: Annotated[
         Path | None,
-        typer.Option(help="Write every ISO 20022 message (Document + AppHdr) and QR here."),
+        typer.Option(help="Write every ISO 20022 message, QR image and PDF of the story here."),
     ] = None,
 ) -> None:
-    """Play the Skardu story: the ledger chapter, then three institutions on the hub."""
-    from tijarat.cli import demo_hub  # noqa: PLC0415
+    """Play the Skardu story end to end, then the hub's other paths and the ledger's rules."""
+    from tijarat.cli import demo_hub, demo_story  # noqa: PLC0415
     from tijarat.cli.demo_ledger import play  # noqa: PLC0415
 
     clock = ManualClock(datetime.now(UTC))
     container = build(_settings(database_url), clock=clock)
+    quiet = json_output
     try:
-        report = play(container, clock)
-        hub = demo_hub.play(container, clock, archive)
-        verified = container.ledger.verify()  # after both chapters
+        with console.status("The Skardu story", spinner="dots") as status:
+
+            def progress(text: str) -> None:
+                if not quiet:
+                    console.print(f"  {text}")
+                status.update(text[:80])
+
+            if not quiet:
+                console.rule("The Skardu story")
+            story = demo_story.play(container, clock, archive, progress)
+            if not quiet:
+                console.rule(
+                    "The hub's other paths: QR, request to pay, rejection, timeout, return"
+                )
+            hub = demo_hub.play(container, clock, archive)
+            for title, outcome, ok in hub.steps:
+                progress(f"{'✓' if ok else '✗'} {title}: {outcome}")
+            report = play(container, clock)
+            verified = container.ledger.verify()  # after every chapter
     finally:
         container.close()
     report.ledger_balanced = verified.ok
     report.problems = verified.problems
     hub_ok = all(ok for _, _, ok in hub.steps)
+    ok = verified.ok and story.ok and hub_ok and all(s.ok for s in report.steps)
     if json_output:
-        result = report.as_json()
-        result["hub"] = {
-            "steps": [{"title": t, "outcome": o, "ok": ok} for t, o, ok in hub.steps],
-            "liquidity": hub.liquidity,
-            "archived_files": hub.archived_files,
+        result = {
+            "order_status": story.order_status,
+            "order_total": story.order_total,
+            "escrow_released_minor": story.escrow_released_minor,
+            "escrow_currency": story.escrow_currency,
+            "converted_minor": story.converted_minor,
+            "net_proceeds_minor": story.net_proceeds_minor,
+            "suppliers_paid": story.suppliers_paid,
+            "stock_on_hand": story.stock_on_hand,
+            "wallet": story.wallet,
+            "ledger_balanced": verified.ok,
+            "problems": verified.problems,
+            "business_id": story.business_id,
+            "story": [{"title": t, "outcome": o, "ok": k} for t, o, k in story.steps],
+            "hub": {
+                "steps": [{"title": t, "outcome": o, "ok": k} for t, o, k in hub.steps],
+                "liquidity": hub.liquidity,
+            },
+            "ledger_chapter": report.as_json(),
+            "archived_files": story.archived_files + hub.archived_files,
         }
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        table = Table(title="The Skardu story — ledger chapter", show_lines=False)
-        table.add_column("", width=2)
-        table.add_column("step")
-        table.add_column("results")
-        for step in report.steps:
-            table.add_row("✓" if step.ok else "✗", step.title, ", ".join(step.results))
-        console.print(table)
-        balances = Table(title="Balances (credits - debits, posted)")
-        balances.add_column("account")
-        balances.add_column("balance", justify="right")
-        for name, value in report.balances.items():
-            balances.add_row(name, value)
-        console.print(balances)
-        steps = Table(title="The Skardu story — on the instant payment hub")
-        steps.add_column("", width=2)
-        steps.add_column("step")
-        steps.add_column("outcome")
-        for title, outcome, ok in hub.steps:
-            steps.add_row("✓" if ok else "✗", title, outcome)
-        console.print(steps)
-        for name, value in hub.liquidity.items():
-            console.print(f"  liquidity at the hub: {name}: {value}")
-        if archive is not None:
-            console.print(f"  {hub.archived_files} files written to {archive}")
-        verdict = "[green]balanced[/]" if report.ledger_balanced else "[red]NOT balanced[/]"
-        console.print(f"Ledger verify: {verdict}")
-    if not report.ledger_balanced or not all(step.ok for step in report.steps) or not hub_ok:
+        _summary(story, hub, report, archive)
+    if not ok:
         raise typer.Exit(1)
+
+
+def _summary(story: Any, hub: Any, report: Any, archive: Path | None) -> None:
+    console.rule("Summary")
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    paid = story.suppliers_paid
+    table.add_row("order", f"{story.order_status}, {story.order_total}")
+    table.add_row(
+        "escrow released",
+        f"{format_money(Money(story.escrow_released_minor, story.escrow_currency))}"
+        f" -> {format_money(Money(story.converted_minor, 'PKR'))}, net"
+        f" {format_money(Money(story.net_proceeds_minor, 'PKR'))} after EDS and taxes",
+    )
+    table.add_row(
+        "suppliers paid",
+        f"{paid['count']} over the hub, {format_money(Money(paid['amount_minor'], 'PKR'))}",
+    )
+    for location, levels in story.stock_on_hand.items():
+        table.add_row(f"stock at {location}", ", ".join(f"{k} {v}" for k, v in levels.items()))
+    table.add_row("wallet", ", ".join(f"{k} {v}" for k, v in story.wallet.items()))
+    for name, value in hub.liquidity.items():
+        table.add_row("hub liquidity", f"{name}: {value}")
+    ledger_steps = sum(1 for s in report.steps if s.ok)
+    table.add_row("ledger chapter", f"{ledger_steps}/{len(report.steps)} rules shown")
+    verdict = "[green]balanced[/]" if report.ledger_balanced else "[red]NOT balanced[/]"
+    table.add_row("ledger verify", verdict)
+    if archive is not None:
+        table.add_row("archive", f"{story.archived_files + hub.archived_files} files in {archive}")
+    console.print(table)
 
 
 @db_app.command("upgrade")
@@ -257,6 +331,9 @@ def bench_ledger(
 
 
 def main() -> None:
+    # Commands report what they did themselves; the log carries warnings and errors only
+    # (serve logs at the configured level once its app starts).
+    configure_logging(Settings(), level_name="WARNING")
     try:
         app()
     except DomainError as error:
