@@ -384,6 +384,23 @@ def play(
         paid_by_qr.status.value == "completed",
     )
 
+    # ------------------------------------------------------------------ the next order
+    repeat = marketplace.order_created(lines=[("APR-DRY-1KG", 300)], incoterm=Incoterm.FCA)
+    marketplace.push_in_process(trade, repeat)
+    trade.process_inbox()
+    second = next(
+        o for o in trade.orders(business_id) if o.marketplace_order_id == repeat.data["order_id"]
+    )
+    marketplace.push_in_process(trade, marketplace.order_paid(second.marketplace_order_id))
+    trade.process_inbox()
+    second = trade.order(business_id, second.id)
+    step(
+        "A repeat order arrives, is reserved and paid into escrow: it waits to ship",
+        f"{second.marketplace_order_id}, "
+        f"{format_money(Money(second.total_minor, second.currency))}, {second.status.value}",
+        second.status is OrderStatus.PAID,
+    )
+
     # ------------------------------------------------------------------ the books
     for level in supply.stock_levels(business_id):
         report.stock_on_hand.setdefault(level.location, {})[level.sku] = level.quantity_on_hand
