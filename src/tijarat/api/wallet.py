@@ -44,6 +44,8 @@ from tijarat.wallet.schemas import (
     MovementOut,
     OutcomeOut,
     PaymentIn,
+    PaymentRequestIn,
+    PaymentRequestOut,
     PayoutOut,
     QrPaymentIn,
     RefundIn,
@@ -291,6 +293,32 @@ async def request_inbox(
         }
         for r in found
     ]
+
+
+@router.post("/customers/{customer_id}/payment-requests", status_code=201)
+async def request_payment(
+    customer_id: uuid.UUID, body: PaymentRequestIn, container: ContainerDep, _: OperatorDep
+) -> PaymentRequestOut:
+    """Ask someone, by Raast ID, to pay this customer (a request to pay, pain.013)."""
+    sent = await run_in_threadpool(
+        lambda: _wallet(container).request_payment(
+            customer_id,
+            debtor=body.debtor,
+            amount_minor=body.amount_minor,
+            reference=body.reference,
+            expires_in_s=body.expires_in_s,
+        )
+    )
+    return PaymentRequestOut.of(sent)
+
+
+@router.get("/customers/{customer_id}/payment-requests")
+async def payment_requests_sent(
+    customer_id: uuid.UUID, container: ContainerDep, _: OperatorDep
+) -> list[PaymentRequestOut]:
+    """The requests this customer sent, newest first: open, paid, rejected or expired."""
+    found = await run_in_threadpool(_wallet(container).payment_requests_sent, customer_id)
+    return [PaymentRequestOut.of(r) for r in found]
 
 
 @router.post("/customers/{customer_id}/requests/{request_id}/pay", status_code=201)

@@ -21,8 +21,9 @@ from tijarat.bootstrap import Container, build
 from tijarat.kernel.clock import to_ns
 from tijarat.kernel.money import Money, format_money
 from tijarat.settings import Settings
+from tijarat.switch import qr
 from tijarat.wallet import files, statements
-from tijarat.wallet.model import PayoutRowStatus
+from tijarat.wallet.model import LimitKind, PayoutRowStatus
 from tijarat.wallet.service import PaymentOutcome
 
 app = typer.Typer(no_args_is_help=True, help="The wallet: customers, payments, payouts.")
@@ -292,3 +293,146 @@ def customers(database_url: DatabaseUrl = None, json_output: bool = False) -> No
     for c, balance in rows:
         table.add_row(str(c.id), c.name, c.kind.value, c.tier, c.mobile, format_money(balance))
     console.print(table)
+
+
+@app.command("pay-qr")
+def pay_qr(
+    customer: CustomerArg,
+    payload: Annotated[str, typer.Argument(help="The QR code's text (EMVCo payload).")],
+    amount: Annotated[str | None, typer.Argument(help="Rupees, for a static code.")] = None,
+    key: KeyOption = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Pay a merchant's QR code (a dynamic code carries its amount)."""
+    container = _container(database_url)
+    try:
+        outcome = container.wallet.pay_qr(
+            _customer_id(container, customer),
+            payload,
+            request_key=key or uuid.uuid4().hex,
+            amount_minor=_paisa(amount) if amount else None,
+        )
+    finally:
+        container.close()
+    _print_outcome(outcome)
+
+
+@app.command("qr")
+def merchant_qr(
+    customer: CustomerArg,
+    output: Annotated[Path, typer.Option(help="Write the QR image here (.png or .svg).")],
+    amount: Annotated[str | None, typer.Option(help="Rupees: a dynamic code.")] = None,
+    bill: Annotated[str | None, typer.Option(help="Bill number on a dynamic code.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The business's own payment QR code, to print or show."""
+    container = _container(database_url)
+    try:
+        payload = container.wallet.merchant_qr(
+            _customer_id(container, customer),
+            amount_minor=_paisa(amount) if amount else None,
+            bill_number=bill,
+        )
+    finally:
+        container.close()
+    if output.suffix.lower() == ".svg":
+        output.write_text(qr.render_svg(payload), encoding="utf-8")
+    else:
+        output.write_bytes(qr.render_png(payload))
+    console.print(f"written {output}")
+    print(payload)  # on its own line, for copying (or for a script)
+
+
+@app.command("request")
+def request_payment(
+    customer: CustomerArg,
+    debtor: Annotated[str, typer.Argument(help="The payer's Raast ID (mobile number).")],
+    amount: Annotated[str, typer.Argument(help="Rupees.")],
+    reference: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+    days: Annotated[int, typer.Option(help="Days the payer has to pay.")] = 7,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Send a request to pay (pain.013) to someone's Raast ID."""
+    container = _container(database_url)
+    try:
+        sent = container.wallet.request_payment(
+            _customer_id(container, customer),
+            debtor=debtor,
+            amount_minor=_paisa(amount),
+            reference=reference,
+            expires_in_s=days * 86_400,
+        )
+    finally:
+        container.close()
+    console.print(f"[green]sent[/] request {sent.id} to {sent.debtor_alias}: {sent.status.value}")
+
+
+@app.command("limits")
+def limits(customer: CustomerArg, database_url: DatabaseUrl = None) -> None:
+    """Every limit: the tier's, the operator's, the customer's own, used and remaining."""
+    container = _container(database_url)
+    try:
+        views = container.wallet.limits(_customer_id(container, customer))
+    finally:
+        container.close()
+    table = Table(title="Limits (PKR)")
+    for column in ("limit", "tier", "assigned", "own", "effective", "used", "remaining"):
+        table.add_column(column, justify="right" if column != "limit" else "left")
+
+    def show(value: int | None) -> str:
+        return "-" if value is None else format_money(Money(value, "PKR"))
+
+    for view in views:
+        table.add_row(
+            view.kind.value,
+            show(view.tier_minor),
+            show(view.assigned_minor),
+            show(view.own_minor),
+            show(view.effective_minor),
+            show(view.used_minor),
+            show(view.remaining_minor),
+        )
+    console.print(table)
+
+
+@app.command("set-limit")
+def set_limit(
+    customer: CustomerArg,
+    kind: Annotated[LimitKind, typer.Argument(help="e.g. debit_day, credit_month, balance.")],
+    amount: Annotated[str | None, typer.Argument(help="Rupees; omit to remove.")] = None,
+    operator: Annotated[bool, typer.Option(help="An operator-assigned limit.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Lower (or raise within the tier) the customer's own limit; --operator assigns one."""
+    container = _container(database_url)
+    try:
+        container.wallet.set_limit(
+            _customer_id(container, customer),
+            kind,
+            _paisa(amount) if amount else None,
+            by_operator=operator,
+        )
+    finally:
+        container.close()
+    console.print(f"[green]set[/] {kind.value}: {amount or 'removed'}")
+
+
+@app.command("upgrade")
+def upgrade(
+    customer: CustomerArg,
+    tier: Annotated[str, typer.Option(help="The tier to move to, e.g. level1.")],
+    cnic: Annotated[str, typer.Option(help="The CNIC presented.")],
+    score: Annotated[int, typer.Option(help="The fingerprint match score (0-100).")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Upgrade a customer's KYC tier after biometric verification (simulated in development)."""
+    container = _container(database_url)
+    try:
+        done = container.wallet.upgrade_tier(
+            _customer_id(container, customer),
+            tier,
+            {"cnic": cnic, "fingerprint_match_score": str(score)},
+        )
+    finally:
+        container.close()
+    console.print(f"[green]verified[/]: {done.name} is now {done.tier}")

@@ -24,6 +24,7 @@ class WalletError(StrEnum):
     SAME_ACCOUNT = "wallet_same_account"
     REQUEST_KEY_INVALID = "wallet_request_key_invalid"
     REQUEST_KEY_REUSED = "wallet_request_key_reused"
+    REQUEST_INVALID = "wallet_request_invalid"
     PAYMENT_REJECTED = "wallet_payment_rejected"
     MOVEMENT_NOT_FOUND = "wallet_movement_not_found"
     RETURN_INVALID = "wallet_return_invalid"

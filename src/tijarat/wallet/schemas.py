@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from tijarat.kernel.money import Money, format_money
+from tijarat.switch.model import PaymentRequest
 from tijarat.wallet.model import Customer, LimitKind, Movement, Payout
 from tijarat.wallet.service import LimitView, PaymentOutcome, WalletStatement
 
@@ -332,3 +333,36 @@ class FeeRuleIn(_In):
 class FundIn(_In):
     amount_minor: StrictInt = Field(gt=0)
     request_id: uuid.UUID
+
+
+class PaymentRequestIn(_In):
+    debtor: str = Field(min_length=10, max_length=16, description="the payer's Raast ID")
+    amount_minor: StrictInt = Field(gt=0)
+    reference: str | None = Field(default=None, max_length=140)
+    expires_in_s: StrictInt = Field(default=7 * 86_400, gt=0, le=90 * 86_400)
+
+
+class PaymentRequestOut(BaseModel):
+    id: uuid.UUID
+    debtor: str
+    amount_minor: int
+    currency: str
+    reference: str | None
+    status: str
+    reason: str | None
+    expires_at: int
+    payment_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, r: PaymentRequest) -> PaymentRequestOut:
+        return cls(
+            id=r.id,
+            debtor=r.debtor_alias,
+            amount_minor=r.amount_minor,
+            currency=r.currency,
+            reference=r.reference,
+            status=r.status.value,
+            reason=r.reason.value if r.reason else None,
+            expires_at=r.expires_at,
+            payment_id=r.payment_id,
+        )

@@ -46,6 +46,7 @@ from tijarat.ledger.model import (
 )
 from tijarat.ledger.service import LedgerService
 from tijarat.switch import qr
+from tijarat.switch import store as switch_store
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.model import (
     CreditTransfer,
@@ -115,6 +116,7 @@ SUPPORTED_CURRENCIES = ("PKR", "USD")
 LIMIT_KINDS = tuple(LimitKind)
 OWNERS_MAX = 20
 SETTLE_BATCH_MAX = 1_000
+REQUEST_LIFETIME_S_DEFAULT = 7 * 86_400  # a "later" request: a week to pay
 BIOMETRIC_SCORE_MIN = 60  # the simulated provider's pass mark (NADRA-style match score)
 
 
@@ -2054,6 +2056,59 @@ class WalletService:
                 .where(store.movements_table.c.end_to_end_id == ours)
                 .values(payment_id=payment.id)
             )
+
+    def request_payment(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        debtor: str,
+        amount_minor: int,
+        reference: str | None = None,
+        expires_in_s: int = REQUEST_LIFETIME_S_DEFAULT,
+    ) -> PaymentRequest:
+        """Ask someone, by Raast ID, to pay this customer (pain.013; "later" by default).
+
+        Paid into the customer's PKR wallet by IBAN: it arrives as any incoming payment.
+        """
+        _check_amount(amount_minor)
+        self.ensure_ready()
+        customer = self.customer(customer_id)
+        account = self.account(customer_id, "PKR")
+        if reference is not None and len(reference) > NOTE_LENGTH_MAX:
+            raise DomainError(
+                WalletError.REQUEST_INVALID, "a reference is at most 140 characters", status=422
+            )
+        if MobileNumber.parse(debtor).e164 == customer.mobile:
+            raise DomainError(
+                WalletError.SAME_ACCOUNT, "a customer cannot request money from itself", status=422
+            )
+        return self.requests.request(
+            self.institution.code,
+            debtor_alias=debtor,
+            amount_minor=amount_minor,
+            creditor_name=customer.name,
+            creditor_iban=account.iban,
+            reference=reference,
+            expires_in_s=expires_in_s,
+            end_to_end_id=f"RTP{uuid.uuid4().hex[:32]}",
+        )
+
+    def payment_requests_sent(
+        self, customer_id: uuid.UUID, limit: int = 50
+    ) -> list[PaymentRequest]:
+        """The requests to pay this customer sent, newest first, with what became of them."""
+        self.requests.expire_due()
+        account = self.account(customer_id, "PKR")
+        table = switch_store.requests_table
+        with self.engine.connect() as connection:
+            ids = connection.execute(
+                sa.select(table.c.id)
+                .where(table.c.creditor_iban == account.iban)
+                .order_by(table.c.created_at.desc())
+                .limit(max(1, min(limit, PAGE_SIZE_MAX)))
+            ).scalars()
+            found = list(ids)
+        return [self.requests.get(request_id) for request_id in found]
 
     def decline_request(self, customer_id: uuid.UUID, request_id: uuid.UUID) -> PaymentRequest:
         customer = self.customer(customer_id)
