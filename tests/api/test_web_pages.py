@@ -20,7 +20,9 @@ from fastapi.testclient import TestClient
 
 from tijarat.asgi import create
 from tijarat.bootstrap import Container
-from tijarat.kernel.clock import ManualClock, from_ns
+from tijarat.identity import users
+from tijarat.identity.users import LOCKOUT_S, SIGN_IN_FAILURES_MAX, create_user, set_password
+from tijarat.kernel.clock import PAKISTAN, ManualClock, from_ns
 from tijarat.kernel.identifiers import Iban, MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money, format_money
 from tijarat.supply.model import BillLineInput, OrderLineInput, ReceiptLineInput
@@ -28,14 +30,14 @@ from tijarat.switch import iso20022 as iso
 from tijarat.switch.model import CreditTransfer, ParticipantCategory, PayeeDecision
 from tijarat.trade.model import Incoterm, Order
 from tijarat.trade.simulator import SKARDU_CATALOG, MarketplaceSimulator, open_demo_business
-from tijarat.web import users
-from tijarat.web.users import LOCKOUT_S, SIGN_IN_FAILURES_MAX, create_user, set_password
+from tijarat.web.i18n import Formats
 
 PASSWORD = "apricots-from-skardu"
 BANK = "MEZNPKKA"
 SUPPLIER = "0300 1112223"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="request_key" value="([^"]+)"')
+DAY_NS = 86_400 * 10**9
 
 
 @dataclass
@@ -468,8 +470,28 @@ def test_the_home_page_shows_the_business_figures(client: TestClient, world: Wor
     assert re.search(r'id="figure-cash".*?<span class="num">(.*?)</span>', home, re.DOTALL).group(
         1
     ) == format_money(cash, "en_PK")
-    assert home.count('<rect class="sales"') == 2  # the opening cash, a day later the buyer's
     assert "Raast payment received" in home
+    # A new business: a week of chart, cash on the line, no sales yet (money in is not sales).
+    assert "Sales and cash over the last 7 days" in home
+    assert home.count('<rect class="sales"') == 0
+
+
+def test_the_chart_shows_sales_by_order_value_in_rupees(client: TestClient, world: World) -> None:
+    shop = open_shop(world)  # three marketplace orders in dollars, today
+    world.container.trade.cancel_order(world.business_id, shop.orders[2].id, "no stock", "test")
+    sign_in(client, "skardu")
+    home = client.get("/home").text
+    assert home.count('<rect class="sales"') == 0  # no dollar rate known: not guessed
+    assert "Orders in USD are left out: no exchange rate to rupees for their day." in home
+    today = from_ns(world.clock.now_ns()).astimezone(PAKISTAN).date()
+    world.container.wallet.import_rates(
+        f"date,base,quote,rate\n{today},USD,PKR,280.00\n", "test rates"
+    )
+    home = client.get("/home").text
+    assert "left out" not in home
+    (bar,) = re.findall(r'<rect class="sales"[^>]*><title>(.*?)</title>', home)
+    sold_usd = sum(order.total_minor for order in shop.orders[:2])  # the cancelled one is not
+    assert bar.endswith("Sales: " + Formats("en").compact_money(sold_usd * 280))
 
 
 def test_requests_to_pay_are_paid_or_declined(client: TestClient, world: World) -> None:
@@ -498,6 +520,109 @@ def test_requests_to_pay_are_paid_or_declined(client: TestClient, world: World) 
     assert world.container.wallet.balance(world.business_id) == Money(
         100_000_00 - paid_minor, "PKR"
     )
+
+
+def _request_form(page: str) -> str:
+    section = re.search(r'<section class="card" id="request-money">.*?</section>', page, re.DOTALL)
+    assert section, "the wallet has no request money form"
+    return KEY.findall(section.group(0))[0]
+
+
+def _sent(page: str) -> list[str]:
+    """The requests sent, as listed: one line of text each."""
+    section = re.search(r'<section id="requests-sent">.*?</section>', page, re.DOTALL).group(0)
+    items = re.findall(r'<li class="sent-request">(.*?)</li>', section, re.DOTALL)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def test_a_business_requests_money_and_sees_what_became_of_it(
+    client: TestClient, world: World
+) -> None:
+    own = sign_in(client, "skardu")
+    requests, wallet = world.container.requests, world.container.wallet
+    ask = {
+        "debtor": SUPPLIER,
+        "amount": "1,250.50",
+        "reference": "INV-42",
+        "days": "3",
+        "request_key": _request_form(client.get("/wallet").text),
+        "csrf_token": own,
+    }
+    sent = client.post("/wallet/payment-requests", data=ask)
+    assert sent.url.path == "/wallet"
+    assert "Request sent: Rs1,250.50 from 0300 1112223." in sent.text
+    (line,) = _sent(sent.text)
+    assert line.startswith("0300 1112223 INV-42 Rs1,250.50 Sent ")
+    assert line.endswith(
+        " open · pay by " + Formats("en").short_moment(world.clock.now_ns() + 3 * DAY_NS)
+    )
+    again = client.post("/wallet/payment-requests", data=ask)  # a double tap: sent once
+    assert len(_sent(again.text)) == 1
+    (request,) = requests.inbox(BANK)  # it reached the payer's bank, as a request to pay
+    assert request.amount_minor == 1_250_50
+    assert request.reference == "INV-42"
+    assert request.debtor_alias == MobileNumber.parse(SUPPLIER).e164
+    assert request.creditor_iban == wallet.account(world.business_id).iban
+    assert request.expires_at == request.created_at + 3 * DAY_NS
+    home = client.get("/home").text
+    awaited = re.search(r'id="figure-requests-sent".*?</li>', home, re.DOTALL).group(0)
+    assert "Rs1,250.50" in awaited
+    assert "1 open requests" in awaited
+
+    # Refused, the form says why and keeps what was typed; nothing is sent.
+    for wrong, reason in (
+        ({"days": "0"}, "Days to pay is a whole number from 1 to 90."),
+        ({"days": "91"}, "Days to pay is a whole number from 1 to 90."),
+        ({"debtor": world.business_mobile}, "That is your own Raast ID."),
+        ({"debtor": "0333 0000001"}, "No account is linked to that Raast ID."),
+        ({"debtor": "12"}, "That mobile number is not valid (03XX XXXXXXX)."),
+        ({"amount": "0"}, "Enter an amount more than zero."),
+        ({"request_key": ""}, "Some fields are missing or too long."),
+    ):
+        refused = client.post(
+            "/wallet/payment-requests", data={**ask, "request_key": str(uuid.uuid4()), **wrong}
+        )
+        assert refused.status_code in {404, 422}, wrong
+        assert reason in refused.text, wrong
+        assert 'value="INV-42"' in refused.text  # the form keeps what was typed
+    assert len(wallet.payment_requests_sent(world.business_id)) == 1
+
+    # The payer's bank pays it: the money arrives and the request reads "paid".
+    requests.accept(
+        BANK,
+        request.id,
+        debtor_name="Karachi Wool",
+        debtor_iban=make_pk_iban("MEZN", "2002").compact,
+        msg_id="M" + uuid.uuid4().hex[:20],
+        uetr=uuid.uuid4(),
+    )
+    assert wallet.balance(world.business_id) == Money(100_000_00 + 1_250_50, "PKR")
+    # Two more: one declined by the payer, one left to expire.
+    for amount in ("10", "20"):
+        world.clock.advance(timedelta(minutes=1))
+        key = _request_form(client.get("/wallet").text)
+        client.post(
+            "/wallet/payment-requests",
+            data={**ask, "amount": amount, "days": "1", "request_key": key},
+        )
+    declined, _ = requests.inbox(BANK)
+    requests.reject(BANK, declined.id)
+    world.clock.advance(timedelta(days=1, seconds=1))
+    lines = _sent(client.get("/wallet").text)
+    assert [line.split(" Sent ")[0] for line in lines] == [
+        "0300 1112223 INV-42 Rs20.00",
+        "0300 1112223 INV-42 Rs10.00",
+        "0300 1112223 INV-42 Rs1,250.50",
+    ]
+    assert [re.findall(r"\b(open|paid|rejected|expired)\b", line) for line in lines] == [
+        ["expired"],
+        ["rejected"],
+        ["paid"],
+    ]
+    assert "CUST requested by the customer" in lines[1]
+    client.cookies.clear()
+    sign_in(client, "hunza")  # another business sees none of it
+    assert _sent(client.get("/wallet").text) == []
 
 
 def test_the_payment_qr_scans_as_the_wallets_own_code(client: TestClient, world: World) -> None:
@@ -674,6 +799,17 @@ def test_the_dashboard_runs_on_both_databases(container: Container, clock: Manua
             "/suppliers",
         ):
             assert client.get(path).status_code == 200, path
+        asked = client.post(
+            "/wallet/payment-requests",
+            data={
+                "debtor": SUPPLIER,
+                "amount": "500",
+                "days": "2",
+                "request_key": _request_form(client.get("/wallet").text),
+                "csrf_token": token(client.get("/wallet").text),
+            },
+        )
+        assert _sent(asked.text)[0].startswith("0300 1112223 Rs500.00 Sent ")
 
 
 def test_every_page_renders_in_urdu(client: TestClient, world: World) -> None:

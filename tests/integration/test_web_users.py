@@ -11,10 +11,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher, extract_parameters
 
 from tijarat.bootstrap import Container
-from tijarat.kernel.clock import ManualClock
-from tijarat.kernel.errors import DomainError
-from tijarat.web import users
-from tijarat.web.users import (
+from tijarat.identity import users
+from tijarat.identity.users import (
     LOCKOUT_S,
     SIGN_IN_FAILURES_MAX,
     Role,
@@ -25,6 +23,8 @@ from tijarat.web.users import (
     set_password,
     users_table,
 )
+from tijarat.kernel.clock import ManualClock
+from tijarat.kernel.errors import DomainError
 
 PASSWORD = "correct horse battery"
 

@@ -1,13 +1,15 @@
-"""The home page's server-drawn chart: one bar per day with money in, one line of cash."""
+"""The home page's server-drawn chart: one bar per day with sales, one line of cash."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
 
+from tijarat.kernel.clock import PAKISTAN, to_ns
+from tijarat.web.business import CHART_DAYS, CHART_DAYS_MIN, chart_days
 from tijarat.web.chart import HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, DayPoint, chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -64,3 +66,17 @@ def test_an_empty_history_still_draws_a_flat_chart() -> None:
     assert svg.findall(f"{SVG}rect") == []
     points = svg.findall(f"{SVG}polyline")[0].get("points", "")
     assert len({y for _, y in re.findall(r"([\d.]+),([\d.]+)", points)}) == 1
+
+
+@pytest.mark.parametrize(
+    ("opened", "days"),
+    [
+        (datetime(2026, 11, 24, 23, 59, tzinfo=PAKISTAN), CHART_DAYS_MIN),  # late last night
+        (datetime(2026, 11, 15, 0, 0, tzinfo=PAKISTAN), 11),  # the 15th to the 25th
+        (datetime(2026, 10, 27, 0, 0, tzinfo=PAKISTAN), CHART_DAYS),  # 30 days exactly
+        (datetime(2025, 1, 1, tzinfo=PAKISTAN), CHART_DAYS),
+    ],
+)
+def test_the_chart_spans_the_days_since_the_wallet_opened(opened: datetime, days: int) -> None:
+    now = to_ns(datetime(2026, 11, 25, 0, 30, tzinfo=PAKISTAN))  # 19:30 UTC on the 24th
+    assert chart_days(to_ns(opened), now) == days

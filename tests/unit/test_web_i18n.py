@@ -11,6 +11,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 import tijarat.web
+from tijarat.web.business import REQUEST_DAYS_MAX
+from tijarat.web.errors import WebError
 from tijarat.web.i18n import (
     LANGUAGES,
     Formats,
@@ -18,6 +20,7 @@ from tijarat.web.i18n import (
     language_from_accept,
     load_translations,
 )
+from tijarat.web.messages import ERRORS
 
 WEB = Path(tijarat.web.__file__).parent
 # What marks text for translation: gettext's usual names in templates, N_ for text shown
@@ -104,3 +107,9 @@ def test_numbers_money_and_times_are_formatted_for_pakistan() -> None:
     assert urdu.moment(noon_utc) == "1 جنوری 2026, 17:00"
     assert english.compact_money(123_456_700) == "Rs1.2M"
     assert "لاکھ" in urdu.compact_money(123_456_700)  # 12.3 lakh
+    late_utc = 1_767_295_800 * 10**9  # 2026-01-01 19:30 UTC is already 2 January in Pakistan
+    assert english.short_date(late_utc) == "2 Jan"
+
+
+def test_error_sentences_name_the_limits_the_code_enforces() -> None:
+    assert f"from 1 to {REQUEST_DAYS_MAX}." in ERRORS[WebError.DAYS_INVALID]

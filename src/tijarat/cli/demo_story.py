@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tijarat.bootstrap import Container
+from tijarat.identity.users import create_user
 from tijarat.kernel.clock import ManualClock, from_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
@@ -40,7 +41,6 @@ from tijarat.switch.model import CreditTransfer, ParticipantCategory, PayeeDecis
 from tijarat.trade.model import Incoterm, Instrument, OrderStatus, ShipmentMode, TrackingInput
 from tijarat.trade.simulator import open_demo_business
 from tijarat.wallet import files, statements
-from tijarat.web.users import create_user
 
 BANKS = (("MEZNPKKA", "Meezan Bank", "MEZN"), ("HABBPKKA", "Habib Bank", "HABB"))
 USD_PKR = "278.45"  # the demo's imported rate table: one row, dated today

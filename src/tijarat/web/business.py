@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import segno
@@ -17,33 +18,38 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from tijarat.bootstrap import Container
+from tijarat.identity.users import Role, User
 from tijarat.kernel.clock import PAKISTAN, from_ns, to_ns
 from tijarat.kernel.errors import DomainError
-from tijarat.kernel.money import CURRENCIES, Money
+from tijarat.kernel.money import CURRENCIES, Money, currency_exponent
 from tijarat.supply.model import BillStatus
+from tijarat.switch.model import PaymentRequest, RequestStatus
+from tijarat.switch.requests import REQUEST_LIFETIME_S_MAX
 from tijarat.trade.model import ACCOUNT_CODE_ESCROW, OrderStatus
 from tijarat.wallet import files, statements
 from tijarat.wallet.model import (
+    PAGE_SIZE_MAX,
     PAYOUT_FILE_BYTES_MAX,
     Direction,
     MovementKind,
     MovementStatus,
     PayoutRowStatus,
 )
+from tijarat.wallet.service import REQUEST_LIFETIME_S_DEFAULT
 from tijarat.web import queries
 from tijarat.web.chart import DayPoint, chart_svg
 from tijarat.web.errors import WebError
 from tijarat.web.i18n import Formats
 from tijarat.web.routing import Pages, download, error_text, redirect, site_of, text
-from tijarat.web.site import flash
-from tijarat.web.users import Role, User
+from tijarat.web.site import flash, national_mobile, path_for
 
 pages = Pages()
 BUSINESS = (Role.BUSINESS,)
 CHART_DAYS = 30
+CHART_DAYS_MIN = 7  # a business younger than this still gets a week, not three bars
 HISTORY_PAGE_SIZE = 20
 RECENT_LINES = 5
 PAYOUTS_SHOWN = 5
@@ -55,6 +61,12 @@ FIGURES_COUNTED_MAX = 500  # the contexts' page size: a figure reads "500" at mo
 TO_SHIP = (OrderStatus.PAID, OrderStatus.PACKED)
 # Movement kinds a business may send back (a refund of a payment it received).
 REFUNDABLE = (MovementKind.RAAST_IN, MovementKind.REQUEST)
+SENT_REQUESTS_SHOWN = 20
+SENT_REQUESTS_COUNTED_MAX = PAGE_SIZE_MAX  # the wallet's page size: the home figure's reach
+DAY_S = 86_400
+REQUEST_DAYS_DEFAULT = REQUEST_LIFETIME_S_DEFAULT // DAY_S
+REQUEST_DAYS_MAX = REQUEST_LIFETIME_S_MAX // DAY_S
+NOT_SALES = (OrderStatus.CANCELLED,)  # an order counts as a sale from the day it arrives
 
 
 def _business(user: User) -> uuid.UUID:
@@ -79,9 +91,53 @@ def _amount(form: FormData, name: str = "amount", currency: str = "PKR") -> int:
 
 
 # ---------------------------------------------------------------------- home
-def _cash_and_inflows(container: Container, business_id: uuid.UUID, now_ns: int) -> list[DayPoint]:
-    """Per day for the last CHART_DAYS days: money in (bars) and cash at the day's end (line)."""
-    days = queries.days_back_ns(now_ns, CHART_DAYS)
+def chart_days(opened_ns: int, now_ns: int) -> int:
+    """The chart's width in days: since the wallet opened, at least a week, at most 30."""
+    opened = from_ns(opened_ns).astimezone(PAKISTAN).date()
+    today = from_ns(now_ns).astimezone(PAKISTAN).date()
+    return max(CHART_DAYS_MIN, min(CHART_DAYS, (today - opened).days + 1))
+
+
+def _to_rupees(amount_minor: int, currency: str, rate: Decimal) -> int:
+    exact = Money(amount_minor, currency).to_decimal() * rate
+    return int(exact.scaleb(currency_exponent("PKR")).to_integral_value(ROUND_HALF_EVEN))
+
+
+def _sales(
+    container: Container, business_id: uuid.UUID, days: list[datetime]
+) -> tuple[list[int], list[str]]:
+    """Per day: the value of the marketplace orders received that day (less refunds, not
+    cancelled), in rupees at the wallet's exchange rate for that day; and the currencies of
+    orders left out because no rate to rupees was known on their day."""
+    first = days[0].date()
+    sales = [0] * len(days)
+    rates: dict[tuple[str, date], Decimal | None] = {}
+    missing: set[str] = set()
+    for order in container.trade.orders(business_id, limit=FIGURES_COUNTED_MAX):
+        day = from_ns(order.created_at).astimezone(PAKISTAN).date()
+        index = (day - first).days
+        if not 0 <= index < len(days) or order.status in NOT_SALES:
+            continue
+        amount_minor = order.seller_amount_minor
+        if order.currency != "PKR":
+            if (order.currency, day) not in rates:
+                try:
+                    rates[order.currency, day] = container.wallet.rate(
+                        order.currency, "PKR", day
+                    ).rate
+                except DomainError:
+                    rates[order.currency, day] = None
+            rate = rates[order.currency, day]
+            if rate is None:
+                missing.add(order.currency)
+                continue
+            amount_minor = _to_rupees(amount_minor, order.currency, rate)
+        sales[index] += amount_minor
+    return sales, sorted(missing)
+
+
+def _closing_cash(container: Container, business_id: uuid.UUID, days: list[datetime]) -> list[int]:
+    """The PKR wallet's balance at the end of each day."""
     start = to_ns(days[0])
     ends = [to_ns(day + timedelta(days=1)) for day in days]
     # To the end of today, not to "now": the ledger may stamp a transfer a few nanoseconds
@@ -89,7 +145,12 @@ def _cash_and_inflows(container: Container, business_id: uuid.UUID, now_ns: int)
     statement = container.wallet.statement(
         business_id, "PKR", start, ends[-1], limit=STATEMENT_LINES_MAX
     )
-    inflows = [0] * len(days)
+    if statement.truncated:
+        # More lines than one statement holds: ask the ledger for each day's closing instead.
+        return [
+            container.wallet.statement(business_id, "PKR", end, end, limit=1).opening_minor
+            for end in ends[:-1]
+        ] + [container.wallet.balance(business_id).amount_minor]
     closings = [statement.opening_minor] * len(days)
     index = 0
     balance = statement.opening_minor
@@ -98,20 +159,24 @@ def _cash_and_inflows(container: Container, business_id: uuid.UUID, now_ns: int)
             closings[index] = balance
             index += 1
         balance = line.balance_after_minor
-        if line.direction is Direction.CREDIT:
-            inflows[index] += line.amount_minor
     for rest in range(index, len(days)):
         closings[rest] = balance
-    if statement.truncated:
-        # More lines than one statement holds: ask the ledger for each day's closing instead.
-        closings = [
-            container.wallet.statement(business_id, "PKR", end, end, limit=1).opening_minor
-            for end in ends[:-1]
-        ] + [container.wallet.balance(business_id).amount_minor]
-    return [
-        DayPoint(day.date(), inflow, closing)
-        for day, inflow, closing in zip(days, inflows, closings, strict=True)
+    return closings
+
+
+def _sales_and_cash(
+    container: Container, business_id: uuid.UUID, opened_ns: int
+) -> tuple[list[DayPoint], list[str]]:
+    """The chart: sales per day (bars) and cash at each day's end (line), both in rupees."""
+    now_ns = container.clock.now_ns()
+    days = queries.days_back_ns(now_ns, chart_days(opened_ns, now_ns))
+    sales, missing = _sales(container, business_id, days)
+    closings = _closing_cash(container, business_id, days)
+    points = [
+        DayPoint(day.date(), sold, closing)
+        for day, sold, closing in zip(days, sales, closings, strict=True)
     ]
+    return points, missing
 
 
 def _escrow(container: Container, business_id: uuid.UUID) -> list[Money]:
@@ -153,13 +218,22 @@ def _home(container: Container, business_id: uuid.UUID) -> dict[str, Any]:
     pending_out = wallet.history(
         business_id, status=MovementStatus.PENDING, limit=HISTORY_PAGE_SIZE
     )
+    awaited = [
+        sent
+        for sent in wallet.payment_requests_sent(business_id, limit=SENT_REQUESTS_COUNTED_MAX)
+        if sent.status is RequestStatus.OPEN
+    ]
+    points, unconverted = _sales_and_cash(container, business_id, customer.created_at)
     return {
         "customer": customer,
         "cash": wallet.balance(business_id, "PKR"),
         "foreign": [(c, b) for c, b in balances if c != "PKR" and b.amount_minor],
         "pending_count": len(pending_out),
         "requests": wallet.request_inbox(business_id),
-        "points": _cash_and_inflows(container, business_id, container.clock.now_ns()),
+        "awaited_count": len(awaited),
+        "awaited_minor": sum(sent.amount_minor for sent in awaited),
+        "points": points,
+        "unconverted": unconverted,
         "recent": wallet.history(business_id, limit=RECENT_LINES),
         **_trade_and_supply(container, business_id),
     }
@@ -173,8 +247,12 @@ async def home(request: Request, user: User) -> Response:
     formats = Formats(language)
     context["chart"] = chart_svg(
         context["points"],
-        title=site.translate(language, "Money in and cash over the last 30 days"),
-        bar_name=site.translate(language, "Money in"),
+        title=site.translate(
+            language,
+            "Sales and cash over the last %(days)s days",
+            days=formats.number(len(context["points"])),
+        ),
+        bar_name=site.translate(language, "Sales"),
         line_name=site.translate(language, "Cash at the end of the day"),
         amount_label=formats.compact_money,
         day_label=lambda day: formats.day(datetime(day.year, day.month, day.day, tzinfo=PAKISTAN)),
@@ -195,6 +273,7 @@ def _wallet(
             for account in wallet.accounts(business_id)
         ],
         "requests": wallet.request_inbox(business_id),
+        "sent": wallet.payment_requests_sent(business_id, limit=SENT_REQUESTS_SHOWN),
         "history": history,
         "next_cursor": queries.encode_cursor(history[-1].created_at, history[-1].id)
         if len(history) == HISTORY_PAGE_SIZE
@@ -210,6 +289,8 @@ async def _wallet_page(
     *,
     send: dict[str, str] | None = None,
     send_error: str | None = None,
+    ask: dict[str, str] | None = None,
+    ask_error: str | None = None,
     status: int = 200,
 ) -> Response:
     site = site_of(request)
@@ -217,6 +298,14 @@ async def _wallet_page(
     context = await run_in_threadpool(_wallet, site.container, _business(user), before)
     context["send"] = send or {"to": "", "amount": "", "note": ""}
     context["send_error"] = send_error
+    context["ask"] = ask or {
+        "debtor": "",
+        "amount": "",
+        "reference": "",
+        "days": str(REQUEST_DAYS_DEFAULT),
+    }
+    context["ask_error"] = ask_error
+    context["request_days_max"] = REQUEST_DAYS_MAX
     context["currencies"] = sorted(CURRENCIES)
     context["week_ago"] = context["today"] - timedelta(days=7)
     return site.render(request, "business/wallet.html", context, status=status)
@@ -293,6 +382,68 @@ async def wallet_pay_qr(request: Request, user: User, form: FormData) -> Respons
         flash(request, "error", error_text(request, error))
         return redirect(request, "wallet")
     return _to_movement(request, outcome.movements)
+
+
+def _days(raw: str) -> int:
+    """Days to pay: a whole number from 1 to REQUEST_DAYS_MAX (Urdu digits welcome)."""
+    if not raw:
+        return REQUEST_DAYS_DEFAULT
+    if not raw.isdecimal() or not 1 <= int(raw) <= REQUEST_DAYS_MAX:
+        raise DomainError(
+            WebError.DAYS_INVALID,
+            f"days to pay is a whole number from 1 to {REQUEST_DAYS_MAX}",
+            status=422,
+            fields={"field": "days"},
+        )
+    return int(raw)
+
+
+@pages.action("/wallet/payment-requests", name="wallet_request_money", roles=BUSINESS)
+async def wallet_request_money(request: Request, user: User, form: FormData) -> Response:
+    """Ask someone, by Raast ID, to pay the business (a pain.013 through the hub). Sent once
+    per form: the wallet takes no request key yet, so the dashboard remembers its answer."""
+    site = site_of(request)
+    wallet = site.container.wallet
+    business_id = _business(user)
+    values = {
+        "debtor": text(form, "debtor", length_max=40),
+        "amount": text(form, "amount", length_max=40),
+        "reference": text(form, "reference", length_max=140),
+        "days": text(form, "days", length_max=8),
+    }
+    try:
+        key = _request_key(form)
+        amount_minor = _amount(form)
+        days = _days(values["days"])
+
+        def send() -> PaymentRequest:
+            return wallet.request_payment(
+                business_id,
+                debtor=values["debtor"],
+                amount_minor=amount_minor,
+                reference=values["reference"] or None,
+                expires_in_s=days * DAY_S,
+            )
+
+        sent, _repeated = await run_in_threadpool(
+            site.once.run, ("payment_request", business_id, key), send
+        )
+    except DomainError as error:
+        return await _wallet_page(
+            request, user, ask=values, ask_error=error_text(request, error), status=error.status
+        )
+    language = request.state.language
+    flash(
+        request,
+        "ok",
+        site.translate(
+            language,
+            "Request sent: %(amount)s from %(payer)s.",
+            amount=Formats(language).money(sent.amount_minor, sent.currency),
+            payer=national_mobile(sent.debtor_alias),
+        ),
+    )
+    return RedirectResponse(path_for(request, "wallet") + "#requests-sent", status_code=303)
 
 
 @pages.action("/wallet/requests/{request_id:uuid}/pay", name="wallet_request_pay", roles=BUSINESS)

@@ -101,6 +101,13 @@ class Formats:
         )
         return text
 
+    def short_date(self, timestamp_ns: int) -> str:
+        """Day and month in Pakistan: for due dates, where the time of day means nothing."""
+        text: str = format_datetime(
+            from_ns(timestamp_ns), "d MMM", tzinfo=PAKISTAN, locale=self.locale
+        )
+        return text
+
     def day(self, moment: datetime) -> str:
         text: str = format_date(moment, "d MMM", locale=self.locale)
         return text

@@ -38,6 +38,11 @@ ERRORS: dict[str, str] = {
     "switch_message_not_found": N_("No such message."),
     "switch_alias_not_found": N_("No account is linked to that Raast ID."),
     "switch_participant_suspended": N_("The payment institution is suspended."),
+    "web_days_invalid": N_("Days to pay is a whole number from 1 to 90."),
+    "wallet_amount_invalid": N_("Enter an amount more than zero."),
+    "wallet_same_account": N_("That is your own Raast ID."),
+    "wallet_request_invalid": N_("The request to pay is not valid."),
+    "switch_request_invalid": N_("The request to pay is not valid."),
 }
 
 # ISO 20022 status reasons (ExternalStatusReason1Code) in plain words.
@@ -118,6 +123,8 @@ WORDS: dict[str, str] = {
     "partially_received": N_("partly received"),
     "billed": N_("billed"),
     "open": N_("open"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
     "paying": N_("paying"),
     "unmatched": N_("not checked"),
     "matched": N_("matches"),

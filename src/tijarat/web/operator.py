@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tijarat.identity.users import Role, User
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
 from tijarat.switch.model import ParticipantCategory, ParticipantStatus, PaymentStatus
@@ -28,7 +29,6 @@ from tijarat.web.routing import (
     text,
 )
 from tijarat.web.site import flash
-from tijarat.web.users import Role, User
 
 pages = Pages()
 OPERATOR = (Role.OPERATOR,)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tijarat.bootstrap import Container
+from tijarat.identity.users import Role, User
 from tijarat.kernel.errors import DomainError
 from tijarat.trade.model import (
     TRANSITIONS,
@@ -31,7 +32,6 @@ from tijarat.trade.service import TradeService
 from tijarat.web.errors import WebError
 from tijarat.web.routing import Pages, download, error_text, redirect, site_of, text
 from tijarat.web.site import flash
-from tijarat.web.users import Role, User
 
 pages = Pages()
 BUSINESS = (Role.BUSINESS,)
@@ -88,15 +88,19 @@ def _order_page(
     trade = container.trade
     order = trade.order(business_id, order_id)  # 404 for another business's order
     shipment = trade.shipment_of_order(business_id, order_id)
+    # A carrier's event comes before the status change it caused at the same moment
+    # ("delivered" by the carrier, then the order delivered, then completed).
     timeline = [
-        TimelineEntry(event.at, event.to_status.value, event.note, event.actor)
+        (
+            event.occurred_at,
+            0,
+            TimelineEntry(event.occurred_at, event.status.value, event.location, event.source),
+        )
+        for event in (shipment.events if shipment is not None else ())
+    ] + [
+        (event.at, 1, TimelineEntry(event.at, event.to_status.value, event.note, event.actor))
         for event in trade.history(business_id, order_id)
     ]
-    if shipment is not None:
-        timeline += [
-            TimelineEntry(event.occurred_at, event.status.value, event.location, event.source)
-            for event in shipment.events
-        ]
     try:
         proceeds = trade.export_proceeds(business_id, order_id)
     except DomainError:
@@ -105,7 +109,7 @@ def _order_page(
         "order": order,
         "shipment": shipment,
         "proceeds": proceeds,
-        "timeline": sorted(timeline, key=lambda entry: entry.at),
+        "timeline": [entry for _at, _rank, entry in sorted(timeline, key=lambda item: item[:2])],
         "next_steps": [
             step for target, step in NEXT_STEPS.items() if target in TRANSITIONS[order.status]
         ],

@@ -7,6 +7,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from tijarat.identity.users import USERNAME_LENGTH_MAX, User, authenticate, set_locale
 from tijarat.kernel.errors import DomainError
 from tijarat.web import csrf
 from tijarat.web.i18n import LANGUAGES
@@ -21,7 +22,6 @@ from tijarat.web.routing import (
     text,
 )
 from tijarat.web.site import path_for
-from tijarat.web.users import USERNAME_LENGTH_MAX, User, authenticate, set_locale
 
 pages = Pages()
 LANGUAGE_COOKIE_MAX_AGE_S = 365 * 86_400

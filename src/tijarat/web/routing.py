@@ -18,13 +18,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tijarat.identity.users import Role, User, get_user
 from tijarat.kernel.errors import DomainError
 from tijarat.web import csrf
 from tijarat.web.errors import WebError
 from tijarat.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_from_accept
 from tijarat.web.messages import ERRORS
 from tijarat.web.site import Site, flash, path_for
-from tijarat.web.users import Role, User, get_user
 
 LANGUAGE_COOKIE = "tijarat_language"
 SESSION_USER = "user_id"

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from tijarat.bootstrap import Container
+from tijarat.identity.users import Role, User
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban, MobileNumber
 from tijarat.web import csrf
@@ -32,7 +33,7 @@ from tijarat.web.messages import (
     REASONS,
     WORDS,
 )
-from tijarat.web.users import Role, User
+from tijarat.web.once import Once
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -96,7 +97,7 @@ def flash(request: Request, kind: str, message: str) -> None:
     request.session[FLASH_KEY] = queued
 
 
-def _national_mobile(e164: str) -> str:
+def national_mobile(e164: str) -> str:
     """+923551234567 -> 0355 1234567, as Pakistanis write it (unchanged if unparsable)."""
     try:
         return MobileNumber.parse(e164).national
@@ -121,6 +122,8 @@ class Site:
         }
         self.environments = {language: self._environment(language) for language in LANGUAGES}
         self.static = _static_files()
+        # Answers to forms whose action is not idempotent further down (requests to pay).
+        self.once: Once[Any] = Once()
 
     @property
     def container(self) -> Container:
@@ -145,7 +148,8 @@ class Site:
         environment.filters["number"] = formats.number
         environment.filters["moment"] = formats.moment
         environment.filters["short_moment"] = formats.short_moment
-        environment.filters["mobile"] = _national_mobile
+        environment.filters["short_date"] = formats.short_date
+        environment.filters["mobile"] = national_mobile
         environment.filters["iban"] = _grouped_iban
         environment.globals["formats"] = formats
         environment.globals["language"] = language

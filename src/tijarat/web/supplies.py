@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tijarat.bootstrap import Container
+from tijarat.identity.users import Role, User
 from tijarat.kernel.errors import DomainError
 from tijarat.supply.model import BillStatus, PaymentStatus, PurchaseOrderStatus
 from tijarat.web.routing import Pages, error_text, redirect, request_id, site_of
 from tijarat.web.site import flash
-from tijarat.web.users import Role, User
 
 pages = Pages()
 BUSINESS = (Role.BUSINESS,)

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from tijarat.identity.errors import IdentityError
 from tijarat.kernel.clock import NS_PER_S, Clock, SystemClock
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.ids import new_id
-from tijarat.web.errors import WebError
 
 USERNAME_LENGTH_MIN = 3
 USERNAME_LENGTH_MAX = 64
@@ -86,7 +86,7 @@ def normalise_username(username: str) -> str:
 
 
 def _invalid(message: str, **fields: Any) -> DomainError:
-    return DomainError(WebError.USER_INVALID, message, status=422, fields=fields)
+    return DomainError(IdentityError.USER_INVALID, message, status=422, fields=fields)
 
 
 def _check_password(password: str) -> None:
@@ -146,7 +146,7 @@ def create_user(
             )
     except sa.exc.IntegrityError:
         raise DomainError(
-            WebError.USER_EXISTS, f"user {name} exists", status=409, fields={"username": name}
+            IdentityError.USER_EXISTS, f"user {name} exists", status=409, fields={"username": name}
         ) from None
     return User(user_id, name, chosen, business_id, locale, 0)
 
@@ -182,7 +182,7 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, clock: Cloc
         ).first()
     if row is not None and row.locked_until is not None and row.locked_until > now:
         raise DomainError(
-            WebError.SIGN_IN_LOCKED,
+            IdentityError.SIGN_IN_LOCKED,
             "too many failed sign-ins: try again later",
             status=429,
             fields={"retry_after_s": -(-(row.locked_until - now) // NS_PER_S)},
@@ -190,7 +190,7 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, clock: Cloc
     if not _verify(row.password_hash if row is not None else _decoy_hash(), password):
         if row is not None:
             _count_failure(engine, row.id, now)
-        raise DomainError(WebError.SIGN_IN_FAILED, "wrong username or password", status=401)
+        raise DomainError(IdentityError.SIGN_IN_FAILED, "wrong username or password", status=401)
     assert row is not None  # the decoy hash matches no password
     values: dict[str, Any] = {"failed_sign_ins": 0, "locked_until": None, "last_sign_in_at": now}
     if _hasher().check_needs_rehash(row.password_hash):
@@ -253,5 +253,5 @@ def set_password(engine: sa.Engine, username: str, password: str) -> None:
         ).rowcount
     if updated == 0:
         raise DomainError(
-            WebError.USER_NOT_FOUND, f"no user {name}", status=404, fields={"username": name}
+            IdentityError.USER_NOT_FOUND, f"no user {name}", status=404, fields={"username": name}
         )
