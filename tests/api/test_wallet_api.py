@@ -335,3 +335,70 @@ def test_a_payee_on_the_sanctions_list_is_held_for_review(
         f"{url}/payments", json={**body, "payee_name": "Karachi Wool House"}, headers=key()
     )
     assert fine.status_code == 201, fine.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="on-us: a request between two customers of one institution cannot be paid yet "
+    "(the hub reserves payer to payee, the same settlement account)",
+)
+def test_a_business_requests_payment_and_the_customer_pays_it(client: TestClient) -> None:
+    business = onboard_business(client)
+    person = onboard_individual(client, "03121234567", "42201-7654321-3")
+    client.post(
+        f"/v1/wallet/customers/{person['id']}/deposits",
+        json={"amount_minor": 9_000_00},
+        headers=key(),
+    )
+    sent = client.post(
+        f"/v1/wallet/customers/{business['id']}/payment-requests",
+        json={"debtor": "0312 1234567", "amount_minor": 4_250_00, "reference": "INV-77"},
+        headers=OPERATOR,
+    )
+    assert sent.status_code == 201, sent.text
+    inbox = client.get(f"/v1/wallet/customers/{person['id']}/requests", headers=OPERATOR).json()
+    assert [(r["amount_minor"], r["reference"]) for r in inbox] == [(4_250_00, "INV-77")]
+    paid = client.post(
+        f"/v1/wallet/customers/{person['id']}/requests/{inbox[0]['id']}/pay", headers=key()
+    )
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["status"] == "completed"
+    listed = client.get(
+        f"/v1/wallet/customers/{business['id']}/payment-requests", headers=OPERATOR
+    ).json()
+    assert [r["status"] for r in listed] == ["paid"]
+    shown = client.get(f"/v1/wallet/customers/{business['id']}", headers=OPERATOR).json()
+    assert shown["accounts"][0]["available_minor"] == 4_250_00
+    # Asking oneself, or a number that is no Raast ID, is refused.
+    self_ask = client.post(
+        f"/v1/wallet/customers/{business['id']}/payment-requests",
+        json={"debtor": "0355 1234567", "amount_minor": 1},
+        headers=OPERATOR,
+    )
+    assert self_ask.json()["code"] == "wallet_same_account"
+    unknown = client.post(
+        f"/v1/wallet/customers/{business['id']}/payment-requests",
+        json={"debtor": "0300 0000001", "amount_minor": 1},
+        headers=OPERATOR,
+    )
+    assert unknown.json()["code"] == "switch_alias_not_found"
+
+
+def test_a_retried_request_to_pay_is_sent_once(
+    client: TestClient, sqlite_container: Container
+) -> None:
+    business = onboard_business(client)
+    bank_customer = make_pk_iban("MEZN", "5150").compact
+    sqlite_container.switch.link_alias(
+        "MEZNPKKA", "03211234567", bank_customer, "42101-5555555-5", "Hamid Ali"
+    )
+    url = f"/v1/wallet/customers/{business['id']}/payment-requests"
+    body = {"debtor": "03211234567", "amount_minor": 7_000_00, "reference": "INV-9"}
+    headers = {**OPERATOR, "Idempotency-Key": "rtp-1"}
+    first = client.post(url, json=body, headers=headers)
+    again = client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert len(client.get(url, headers=OPERATOR).json()) == 1
+    other = client.post(url, json={**body, "amount_minor": 1}, headers=headers)
+    assert other.json()["code"] == "wallet_request_key_reused"

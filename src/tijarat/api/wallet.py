@@ -297,9 +297,16 @@ async def request_inbox(
 
 @router.post("/customers/{customer_id}/payment-requests", status_code=201)
 async def request_payment(
-    customer_id: uuid.UUID, body: PaymentRequestIn, container: ContainerDep, _: OperatorDep
+    customer_id: uuid.UUID,
+    body: PaymentRequestIn,
+    container: ContainerDep,
+    _: OperatorDep,
+    key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
 ) -> PaymentRequestOut:
-    """Ask someone, by Raast ID, to pay this customer (a request to pay, pain.013)."""
+    """Ask someone, by Raast ID, to pay this customer (a request to pay, pain.013).
+
+    With an `Idempotency-Key`, a retry answers the request already sent.
+    """
     sent = await run_in_threadpool(
         lambda: _wallet(container).request_payment(
             customer_id,
@@ -307,6 +314,7 @@ async def request_payment(
             amount_minor=body.amount_minor,
             reference=body.reference,
             expires_in_s=body.expires_in_s,
+            request_key=key,
         )
     )
     return PaymentRequestOut.of(sent)

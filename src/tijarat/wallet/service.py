@@ -2065,10 +2065,13 @@ class WalletService:
         amount_minor: int,
         reference: str | None = None,
         expires_in_s: int = REQUEST_LIFETIME_S_DEFAULT,
+        request_key: str | None = None,
     ) -> PaymentRequest:
         """Ask someone, by Raast ID, to pay this customer (pain.013; "later" by default).
 
         Paid into the customer's PKR wallet by IBAN: it arrives as any incoming payment.
+        With a request key, the same key sends one request (its end-to-end id comes from
+        the key) and answers that request again; other content under it is refused.
         """
         _check_amount(amount_minor)
         self.ensure_ready()
@@ -2082,6 +2085,16 @@ class WalletService:
             raise DomainError(
                 WalletError.SAME_ACCOUNT, "a customer cannot request money from itself", status=422
             )
+        end_to_end_id = f"RTP{uuid.uuid4().hex[:32]}"
+        if request_key is not None:
+            fingerprint = {"debtor": MobileNumber.parse(debtor).e164, "amount": amount_minor}
+            with self.engine.begin() as connection:
+                self._claim(connection, customer_id, request_key, "payment_request", fingerprint)
+            group = uuid.uuid5(NAMESPACE, f"{customer_id}:{request_key}")
+            end_to_end_id = f"RTP{group.hex[:32]}"
+            sent = self._request_sent(account.iban, end_to_end_id)
+            if sent is not None:
+                return sent  # sent before (or by a concurrent retry): once per key
         return self.requests.request(
             self.institution.code,
             debtor_alias=debtor,
@@ -2090,8 +2103,18 @@ class WalletService:
             creditor_iban=account.iban,
             reference=reference,
             expires_in_s=expires_in_s,
-            end_to_end_id=f"RTP{uuid.uuid4().hex[:32]}",
+            end_to_end_id=end_to_end_id,
         )
+
+    def _request_sent(self, iban: str, end_to_end_id: str) -> PaymentRequest | None:
+        table = switch_store.requests_table
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                sa.select(table.c.id).where(
+                    (table.c.creditor_iban == iban) & (table.c.end_to_end_id == end_to_end_id)
+                )
+            ).scalar()
+        return None if found is None else self.requests.get(found)
 
     def payment_requests_sent(
         self, customer_id: uuid.UUID, limit: int = 50

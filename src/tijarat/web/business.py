@@ -423,6 +423,9 @@ async def wallet_request_money(request: Request, user: User, form: FormData) -> 
                 amount_minor=amount_minor,
                 reference=values["reference"] or None,
                 expires_in_s=days * DAY_S,
+                # The wallet makes the key act once across processes; `once` also makes a
+                # concurrent double submit in this process wait for the first.
+                request_key=key,
             )
 
         sent, _repeated = await run_in_threadpool(
