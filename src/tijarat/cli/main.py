@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tijarat.bootstrap import build, create_database_engine, current_revision, migrate
+from tijarat.cli import supply as supply_cli
+from tijarat.cli import trade as trade_cli
 from tijarat.cli import wallet as wallet_cli
 from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.errors import DomainError
@@ -30,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(wallet_cli.app, name="wallet")
+app.add_typer(supply_cli.app, name="supply")
+app.add_typer(trade_cli.app, name="trade")
 console = Console()
 errors = Console(stderr=True)
 

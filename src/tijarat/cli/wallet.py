@@ -265,7 +265,10 @@ def import_rates(
 
 
 @app.command("customers")
-def customers(database_url: DatabaseUrl = None, json_output: bool = False) -> None:
+def customers(
+    database_url: DatabaseUrl = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """List customers with their PKR balance."""
     container = _container(database_url)
     try:
