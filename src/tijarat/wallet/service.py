@@ -116,7 +116,8 @@ SUPPORTED_CURRENCIES = ("PKR", "USD")
 LIMIT_KINDS = tuple(LimitKind)
 OWNERS_MAX = 20
 SETTLE_BATCH_MAX = 1_000
-REQUEST_LIFETIME_S_DEFAULT = 7 * 86_400  # a "later" request: a week to pay
+REQUEST_LIFETIME_S_DEFAULT = 7 * 86_400
+ORPHAN_AFTER_S = 120  # pending this long with no ledger or hub record: the call died  # a "later" request: a week to pay
 BIOMETRIC_SCORE_MIN = 60  # the simulated provider's pass mark (NADRA-style match score)
 
 
@@ -1894,10 +1895,15 @@ class WalletService:
         pending = [_movement(row) for row in rows]
         found = {t.transfer.id for t in self.ledger.lookup_transfers([m.id for m in pending])}
         states = {p.id: p for p in self.ledger.lookup_pending([m.id for m in pending])}
+        # Only a movement older than this is an orphan: a younger one may belong to a call
+        # still running in some thread or process, about to move its money.
+        orphaned_before = self.clock.now_ns() - ORPHAN_AFTER_S * 1_000_000_000
         finished = 0
         for movement in pending:
+            orphan = movement.created_at <= orphaned_before
             if movement.id not in found:  # crashed before the ledger: nothing moved
-                finished += self._finish([movement.id], MovementStatus.FAILED, "not_executed")
+                if orphan:
+                    finished += self._finish([movement.id], MovementStatus.FAILED, "not_executed")
                 continue
             state = states.get(movement.id)
             if state is None:  # a posted transfer: it happened
@@ -1907,6 +1913,11 @@ class WalletService:
             if payment is None:
                 if state.status.name == "EXPIRED":
                     finished += self._finish([movement.id], MovementStatus.FAILED, "expired")
+                elif orphan and movement.direction is Direction.DEBIT:
+                    # Reserved, but the hub never received it (a crash before the pacs.008
+                    # left): release the customer's money.
+                    self._void_outgoing(movement.id, "not_sent")
+                    finished += 1
                 continue
             if movement.direction is Direction.DEBIT:
                 self._settle_outgoing(payment)
