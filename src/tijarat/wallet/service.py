@@ -116,8 +116,8 @@ SUPPORTED_CURRENCIES = ("PKR", "USD")
 LIMIT_KINDS = tuple(LimitKind)
 OWNERS_MAX = 20
 SETTLE_BATCH_MAX = 1_000
-REQUEST_LIFETIME_S_DEFAULT = 7 * 86_400
-ORPHAN_AFTER_S = 120  # pending this long with no ledger or hub record: the call died  # a "later" request: a week to pay
+REQUEST_LIFETIME_S_DEFAULT = 7 * 86_400  # a "later" request: a week to pay
+ORPHAN_AFTER_S = 120  # pending this long with no ledger or hub record: the call died
 BIOMETRIC_SCORE_MIN = 60  # the simulated provider's pass mark (NADRA-style match score)
 
 
