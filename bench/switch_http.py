@@ -2,11 +2,17 @@
 
     python bench/switch_http.py --database-url postgresql://postgres@127.0.0.1/postgres
 
-A fresh database; the server (`tijarat serve`, uvicorn, WORKERS processes) in a subprocess;
+A fresh database; the server (uvicorn, WORKERS processes, `tijarat.asgi`) in a subprocess;
 two participants: the payer posts JSON credit transfers (`POST /v1/switch/payments`, HTTP
-Basic), and the payee bank is a small HTTP server in this process that the hub pushes each
-credit advice to (signed pacs.008) and that answers ACSC (pacs.002). Every answered request
-is an end-to-end payment: validated, reserved, delivered, accepted, posted, reported.
+Basic), and the payee bank has an HTTP endpoint the hub pushes each credit advice to (signed
+pacs.008), answered ACSC (pacs.002). Every answered request is an end-to-end payment:
+authenticated, validated, routed, stored, reserved, delivered, accepted, posted, recorded,
+with the final pacs.002 pushed to the payee, and all three messages archived.
+
+The payee bank (bench/switch_payee.py) runs in its own process and answers without parsing
+(its work is not the hub's); the load generator is asyncio over raw HTTP/1.1 keep-alive
+connections, one per client, so that neither eats the cores the hub is measured on. Both
+still share the machine: the CPU seconds each part used are printed with the figures.
 
 Prints payments/s with p50/p99 latency for CLIENTS concurrent clients, and the baseline in
 the same run: one client, one payment at a time. Durable throughout (synchronous commits).
@@ -15,80 +21,82 @@ the same run: one client, one payment at a time. Durable throughout (synchronous
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 
 from tijarat.cli.bench_ledger import fresh_database
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN
-from tijarat.switch import iso20022 as iso
 
 OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
-PORT = 8765
+PAYEE_SCRIPT = Path(__file__).with_name("switch_payee.py")
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+RESPONSE_BYTES_MAX = 1 << 20
 
 
-def payee_server() -> tuple[ThreadingHTTPServer, str]:
-    """The payee bank: accepts every credit advice with a pacs.002 ACSC."""
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            document = iso.parse_envelope(body).document
-            reply = b""
-            if isinstance(document, iso.CustomerCreditTransfer):
-                tx = document.transactions[0]
-                report = iso.PaymentStatusReport(
-                    message_id="B" + uuid.uuid4().hex[:20],
-                    created_at=datetime.now(UTC),
-                    transactions=(
-                        iso.TransactionStatus(
-                            status=iso.PaymentStatus.ACSC,
-                            original_end_to_end_id=tx.end_to_end_id,
-                            original_uetr=tx.uetr,
-                        ),
-                    ),
-                )
-                reply = iso.build_envelope(
-                    iso.Envelope(
-                        iso.BusinessApplicationHeader(
-                            from_agent=iso.Agent(member_id="HABBPKKA"),
-                            to_agent=iso.Agent(member_id="RAASTHUB"),
-                            business_message_id=report.message_id,
-                            message_definition_id="pacs.002.001.10",
-                            created_at=report.created_at,
-                        ),
-                        report,
-                    )
-                )
-            self.send_response(200)
-            self.send_header("content-length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children that were waited for (from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    # utime, stime, cutime, cstime are fields 14-17 of stat; [0] here is field 3 (state).
+    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS_PER_S
 
-        def log_message(self, *_args: object) -> None:
-            return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/raast"
+def tree_cpu_seconds(root: int) -> float:
+    """CPU of a process and all its live descendants (uvicorn's worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += cpu_seconds(pid)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on the machine (the server is shared by the bench)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    total += cpu_seconds(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return total
 
 
 def wait_until_up(base: str) -> None:
-    for _ in range(200):
+    for _ in range(300):
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == httpx.codes.OK:
                 return
         except httpx.HTTPError:
             pass
@@ -123,56 +131,100 @@ def set_up(base: str, payee_url: str) -> tuple[str, str]:
     return "MEZNPKKA", secrets["MEZNPKKA"]
 
 
-def payment(n: int, tag: str) -> dict[str, object]:
-    return {
-        "msg_id": f"{tag}{n}",
-        "end_to_end_id": f"{tag}{n}",
-        "tx_id": f"{tag}{n}",
-        "uetr": str(uuid.uuid4()),
-        "amount_minor": 100_00 + n % 997,
-        "currency": "PKR",
-        "debtor_name": "Skardu Crafts",
-        "debtor_iban": make_pk_iban("MEZN", "1").compact,
-        "creditor_iban": make_pk_iban("HABB", str(1 + n % 5000)).compact,
-        "creditor_name": "Karachi Supplier",
-    }
+def payment(n: int, tag: str) -> bytes:
+    return json.dumps(
+        {
+            "msg_id": f"{tag}{n}",
+            "end_to_end_id": f"{tag}{n}",
+            "tx_id": f"{tag}{n}",
+            "uetr": str(uuid.uuid4()),
+            "amount_minor": 100_00 + n % 997,
+            "currency": "PKR",
+            "debtor_name": "Skardu Crafts",
+            "debtor_iban": make_pk_iban("MEZN", "1").compact,
+            "creditor_iban": make_pk_iban("HABB", str(1 + n % 5000)).compact,
+            "creditor_name": "Karachi Supplier",
+        }
+    ).encode()
 
 
-def load(base: str, auth: tuple[str, str], clients: int, per_client: int) -> dict[str, float]:
+async def client_loop(
+    port: int, auth: tuple[str, str], tag: str, count: int
+) -> tuple[list[float], int]:
+    """One client on one keep-alive connection: `count` payments, one after the other."""
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    head = (
+        "POST /v1/switch/payments HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        f"authorization: Basic {token}\r\ncontent-type: application/json\r\ncontent-length: "
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=RESPONSE_BYTES_MAX)
     latencies: list[float] = []
     settled = 0
-    lock = threading.Lock()
+    try:
+        for n in range(count):
+            body = payment(n, tag)
+            began = time.perf_counter()
+            writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in headers.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            answer = await reader.readexactly(length)
+            latencies.append(time.perf_counter() - began)
+            settled += headers.startswith(b"HTTP/1.1 200") and b'"status":"ACSC"' in answer
+    finally:
+        writer.close()
+    return latencies, settled
+
+
+def load(port: int, auth: tuple[str, str], clients: int, per_client: int) -> dict[str, float]:
     tag = uuid.uuid4().hex[:8]
 
-    def client_loop(index: int) -> None:
-        nonlocal settled
-        mine: list[float] = []
-        ok = 0
-        with httpx.Client(base_url=base, auth=auth, timeout=60) as client:
-            for n in range(per_client):
-                began = time.perf_counter()
-                response = client.post("/v1/switch/payments", json=payment(n, f"{tag}{index}-"))
-                mine.append(time.perf_counter() - began)
-                ok += response.status_code == 200 and response.json()["status"] == "ACSC"
-        with lock:
-            latencies.extend(mine)
-            settled += ok
+    async def run() -> list[tuple[list[float], int]]:
+        return await asyncio.gather(
+            *(client_loop(port, auth, f"{tag}{i}-", per_client) for i in range(clients))
+        )
 
-    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = asyncio.run(run())
     elapsed = time.perf_counter() - began
-    latencies.sort()
+    latencies = sorted(latency for mine, _ in results for latency in mine)
     return {
         "payments": len(latencies),
-        "settled": settled,
+        "settled": sum(settled for _, settled in results),
         "payments_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 1),
+        "seconds": round(elapsed, 2),
     }
+
+
+def measured(
+    server: subprocess.Popen[bytes],
+    payee: subprocess.Popen[bytes],
+    run: dict[str, float],
+    before: tuple[float, float, float, float],
+) -> dict[str, float]:
+    """The run's figures with the CPU milliseconds per payment each part used."""
+    after = cpu_sample(server, payee)
+    names = ("hub_cpu_ms", "postgres_cpu_ms", "payee_cpu_ms", "load_generator_cpu_ms")
+    spent = {
+        name: round((end - start) * 1000 / run["payments"], 2)
+        for name, start, end in zip(names, before, after, strict=True)
+    }
+    return {**run, **spent}
+
+
+def cpu_sample(
+    server: subprocess.Popen[bytes], payee: subprocess.Popen[bytes]
+) -> tuple[float, float, float, float]:
+    return (
+        tree_cpu_seconds(server.pid),
+        postgres_cpu_seconds(),
+        cpu_seconds(payee.pid),
+        time.process_time(),
+    )
 
 
 def main() -> None:
@@ -183,7 +235,12 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=100)
     parser.add_argument("--baseline", type=int, default=200)
     arguments = parser.parse_args()
-    payee, payee_url = payee_server()
+    payee_port, port = free_port(), free_port()
+    payee = subprocess.Popen(
+        [sys.executable, str(PAYEE_SCRIPT), str(payee_port)], stdout=subprocess.PIPE
+    )
+    assert payee.stdout is not None
+    payee.stdout.readline()  # "ready"
     with fresh_database(arguments.database_url) as url:
         workers = arguments.workers if url.startswith("postgresql") else 1
         environment = {**os.environ, "TIJARAT_DATABASE_URL": url, "TIJARAT_LOG_LEVEL": "WARNING"}
@@ -201,25 +258,34 @@ def main() -> None:
                 "tijarat.asgi:create_from_environment",
                 "--factory",
                 "--port",
-                str(PORT),
+                str(port),
                 "--workers",
                 str(workers),
                 "--log-level",
                 "warning",
+                "--no-access-log",
             ],
             env=environment,
         )
-        base = f"http://127.0.0.1:{PORT}"
+        base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base)
-            auth = set_up(base, payee_url)
-            load(base, auth, 4, 20)  # warm-up: connections, caches
-            baseline = load(base, auth, 1, arguments.baseline)
-            concurrent = load(base, auth, arguments.clients, arguments.per_client)
+            auth = set_up(base, f"http://127.0.0.1:{payee_port}/raast")
+            load(port, auth, 4, 50)  # warm-up: connections, caches, every worker
+            before = cpu_sample(server, payee)
+            baseline = measured(server, payee, load(port, auth, 1, arguments.baseline), before)
+            before = cpu_sample(server, payee)
+            concurrent = measured(
+                server,
+                payee,
+                load(port, auth, arguments.clients, arguments.per_client),
+                before,
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
-            payee.shutdown()
+            payee.terminate()
+            payee.wait(timeout=10)
     print(
         json.dumps(
             {

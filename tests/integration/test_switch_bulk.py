@@ -8,6 +8,7 @@ from dataclasses import replace
 from tijarat.bootstrap import Container
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
+from tijarat.switch import store
 from tijarat.switch.model import (
     CreditTransfer,
     ParticipantCategory,
@@ -15,6 +16,7 @@ from tijarat.switch.model import (
     PaymentStatus,
     ReasonCode,
 )
+from tijarat.switch.payments import Payments
 
 SUPPLIERS = 1_000
 
@@ -67,6 +69,13 @@ def test_a_thousand_supplier_payments_in_one_file(container: Container) -> None:
     assert all(p.request.amount_minor % 7 == 0 for p in rejected_by_payee)
     assert any(p.reason is ReasonCode.AM04 for p in result.payments)  # liquidity ran out
     assert result.settled + result.rejected == SUPPLIERS
+    # What the file answers is what was stored (the answer is built, not read back).
+    answered = {p.id: p for p in result.payments if p.reason is not ReasonCode.DUPL}
+    with container.engine.connect() as connection:
+        rows_stored = connection.execute(
+            store.payments_table.select().where(store.payments_table.c.id.in_(list(answered)))
+        ).all()
+    assert {row.id: Payments.from_row(row) for row in rows_stored} == answered
     settled = sum(
         p.request.amount_minor for p in result.payments if p.status is PaymentStatus.SETTLED
     )

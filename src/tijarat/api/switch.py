@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
-from tijarat.api.deps import ContainerDep, OperatorDep
+from tijarat.api.deps import OperatorDep
+from tijarat.bootstrap import Container
 from tijarat.kernel.clock import to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
@@ -41,6 +42,16 @@ router = APIRouter(prefix="/v1/switch", tags=["switch"])
 _basic = HTTPBasic(auto_error=False)
 
 
+async def _container(request: Request) -> Container:
+    # async: FastAPI runs a plain `def` dependency on a worker thread, a round trip per
+    # request that cost more than the payment's own routing (see docs/PERFORMANCE.md).
+    built: Container = request.app.state.container
+    return built
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+
 async def _participant(
     container: ContainerDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
@@ -51,6 +62,10 @@ async def _participant(
             "authenticate with HTTP Basic: participant code and secret",
             status=401,
         )
+    # A participant seen before is checked in memory, without a worker thread's round trip.
+    known = container.switch.authenticate_cached(credentials.username, credentials.password)
+    if known is not None:
+        return known
     return await run_in_threadpool(
         container.switch.authenticate, credentials.username, credentials.password
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ T = TypeVar("T")
 # Per row: its payment id, payee, resolved creditor IBAN, and refusal (None = routed).
 Plan = tuple[uuid.UUID, Participant | None, str | None, ReasonCode | None]
 BULK_ROWS_MAX = 100_000  # one file; larger payrolls are split by the sender
+LOOKUP_ROWS_MAX = 5_000  # rows per lookup query (SQLite's IN lists stay well under its limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +109,9 @@ class BulkPayments:
                         room -= row.amount_minor
             seen.update(keys)
             plans.append((uuid.uuid4(), payee, creditor, reason))
-        duplicates = [i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL]
-        stored = [i for i in range(len(rows)) if i not in set(duplicates)]
-        self._insert(payer, rows, plans, stored, now)
+        duplicates = {i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL}
+        stored = [i for i in range(len(rows)) if i not in duplicates]
+        values = self._insert(payer, rows, plans, stored, now)
         reserve = [i for i in stored if plans[i][3] is None]
         refused = self._reserve(payer, rows, plans, reserve)
         decisions: dict[int, PayeeDecision] = {}
@@ -130,9 +132,10 @@ class BulkPayments:
             if decision is not None:
                 decisions[i] = decision
         self._answer(plans, decisions, {i: rows[i].uetr for i in decisions})
+        # Rows refused before reservation were stored decided; the rest are decided now.
         final: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {}
-        for i in stored:
-            reason = plans[i][3] or refused.get(i)
+        for i in reserve:
+            reason = refused.get(i)
             if reason is not None:
                 final[i] = (PaymentStatus.REJECTED, reason)
             elif i in decisions:
@@ -142,16 +145,20 @@ class BulkPayments:
                     if decision.accept
                     else (PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01)
                 )
-        self._update(plans, final, now)
-        ids = [plans[i][0] for i in stored]
-        found = {p.id: p for p in self._load(ids)}
-        for i in final:
-            self.payments.notify(found[plans[i][0]])
+        found = self._update(payer, rows, plans, final, values, now)
+        told = self._told([found[plans[i][0]] for i in stored])
+        for i in stored:
+            payment = found[plans[i][0]]
+            if (i in final or plans[i][3] is not None) and told & {
+                payment.payer_id,
+                payment.payee_id,
+            }:
+                self.payments.notify(payment)
         results: list[Payment] = []
         for i, row in enumerate(rows):
             if i in replays:
                 results.append(replays[i])
-            elif i in set(duplicates):
+            elif i in duplicates:
                 results.append(
                     Payment(
                         uuid.uuid4(),
@@ -174,17 +181,11 @@ class BulkPayments:
         self, payer: Participant, rows: Sequence[CreditTransfer]
     ) -> dict[object, Payment]:
         """Stored payments sharing a UETR, or this payer's end-to-end id, with a row."""
-        table = store.payments_table
         found: dict[object, Payment] = {}
         with self.engine.connect() as connection:
-            for chunk in _chunks(rows, 5_000):
-                uetrs = [r.uetr for r in chunk]
-                e2e = [r.end_to_end_id for r in chunk]
-                for row in connection.execute(
-                    sa.select(table).where(
-                        table.c.uetr.in_(uetrs)
-                        | ((table.c.payer_id == payer.id) & table.c.end_to_end_id.in_(e2e))
-                    )
+            for chunk in _chunks(rows, LOOKUP_ROWS_MAX):
+                for row in store.payments_by_ids(
+                    connection, payer.id, [r.uetr for r in chunk], [r.end_to_end_id for r in chunk]
                 ):
                     payment = self.payments.from_row(row)
                     found[payment.request.uetr] = payment
@@ -259,16 +260,17 @@ class BulkPayments:
         plans: list[Plan],
         stored: list[int],
         now: int,
-    ) -> None:
-        values = [
-            self.payments.row_values(
+    ) -> dict[int, dict[str, object]]:
+        """Every stored row in one statement (a COPY on PostgreSQL); their values by index."""
+        values = {
+            i: self.payments.row_values(
                 plans[i][0], payer, plans[i][1], rows[i], plans[i][2], plans[i][3], now
             )
             for i in stored
-        ]
-        if values:
-            with self.engine.begin() as connection:
-                connection.execute(store.payments_table.insert(), values)
+        }
+        with self.engine.begin() as connection:
+            store.insert_payment_rows(connection, list(values.values()))
+        return values
 
     def _reserve(
         self,
@@ -345,44 +347,79 @@ class BulkPayments:
 
     def _update(
         self,
+        payer: Participant,
+        rows: Sequence[CreditTransfer],
         plans: list[Plan],
         final: dict[int, tuple[PaymentStatus, ReasonCode | None]],
+        values: dict[int, dict[str, object]],
         now: int,
-    ) -> None:
-        if not final:
-            return
-        table = store.payments_table
-        statement = (
-            table.update()
-            .where(table.c.id == sa.bindparam("payment_id"))
-            .values(
-                status=sa.bindparam("new_status"),
-                reason=sa.bindparam("new_reason"),
-                resolved_at=now,
-            )
-        )
+    ) -> dict[uuid.UUID, Payment]:
+        """Decide the reserved rows in one statement; every stored payment, by id.
+
+        The payments are built from what was stored and decided here: only a row decided
+        meanwhile by another path (the first decision stands) is read back.
+        """
         with self.engine.begin() as connection:
-            connection.execute(
-                statement,
+            changed = store.decide_payment_rows(
+                connection,
                 [
-                    {
-                        "payment_id": plans[i][0],
-                        "new_status": status.value,
-                        "new_reason": reason.value if reason else None,
-                    }
+                    (plans[i][0], status.value, reason.value if reason else None)
                     for i, (status, reason) in final.items()
                 ],
+                now,
             )
+        found: dict[uuid.UUID, Payment] = {}
+        for i, row in values.items():
+            payment_id, payee, creditor, refusal = plans[i]
+            if i in final and payment_id in changed:
+                status, reason = final[i]
+                resolved_at: int | None = now
+            elif refusal is not None:
+                status, reason, resolved_at = PaymentStatus.REJECTED, refusal, now
+            else:
+                status, reason, resolved_at = PaymentStatus.PENDING, None, None
+            found[payment_id] = Payment(
+                payment_id,
+                payer.id,
+                payee.id if payee else None,
+                rows[i] if _stored_as_sent(rows[i], row) else _payment(row).request,
+                creditor,
+                status,
+                reason,
+                now,
+                resolved_at,
+            )
+        stale = [plans[i][0] for i in final if plans[i][0] not in changed]
+        for payment in self._load(stale):
+            found[payment.id] = payment
+        return found
+
+    def _told(self, payments: Sequence[Payment]) -> set[uuid.UUID]:
+        """The participants of these payments that hear of their outcomes (see notify)."""
+        involved = {p.payer_id for p in payments} | {p.payee_id for p in payments}
+        return {pid for pid in involved if pid is not None and self.payments.hears(pid)}
 
     def _load(self, ids: list[uuid.UUID]) -> list[Payment]:
         found: list[Payment] = []
         with self.engine.connect() as connection:
-            for chunk in _chunks(ids, 5_000):
+            for chunk in _chunks(ids, LOOKUP_ROWS_MAX):
                 rows = connection.execute(
                     sa.select(store.payments_table).where(store.payments_table.c.id.in_(chunk))
                 ).all()
                 found.extend(self.payments.from_row(row) for row in rows)
         return found
+
+
+def _payment(values: dict[str, object]) -> Payment:
+    return Payments.from_row(SimpleNamespace(**values))
+
+
+def _stored_as_sent(row: CreditTransfer, values: dict[str, object]) -> bool:
+    """The row's fields went into the database unchanged (row_values cut none of them)."""
+    return all(
+        values[name] == getattr(row, name)
+        for name in ("msg_id", "end_to_end_id", "tx_id", "currency", "debtor_name", "debtor_iban")
+    )
 
 
 def _routed(payee: Participant | None) -> Participant:

@@ -34,6 +34,7 @@ from tijarat.switch.model import (
     TRANSFER_CODE_FUND_IN,
     TRANSFER_CODE_FUND_OUT,
     TRANSFER_CODE_RETURN,
+    ArchivedMessage,
     CreditTransfer,
     Participant,
     PayeeDecision,
@@ -116,6 +117,17 @@ class Gateway:
         | iso.CustomerPaymentStatusReport
         | iso.RequestToPayResponse,
     ) -> bytes:
+        message = self._envelope_for(participant, answer)
+        self.keep(message)
+        return message.body
+
+    @staticmethod
+    def _envelope_for(
+        participant: Participant,
+        answer: iso.PaymentStatusReport
+        | iso.CustomerPaymentStatusReport
+        | iso.RequestToPayResponse,
+    ) -> ArchivedMessage:
         kind = answer.MESSAGE_TYPE.value
         reply = iso.Envelope(
             iso.BusinessApplicationHeader(
@@ -128,8 +140,7 @@ class Gateway:
             answer,
         )
         out = iso.build_envelope(reply)
-        self._archive(participant, "out", kind, answer.message_id, out)
-        return out
+        return ArchivedMessage(participant.id, "out", kind, answer.message_id, out)
 
     def _bulk(
         self, participant: Participant, document: iso.CustomerCreditTransferInitiation
@@ -373,8 +384,14 @@ class Gateway:
     # ------------------------------------------------------------------ to participants
     def credit_advice(self, payee: Participant, payment: Payment) -> bytes:
         """The pacs.008 the hub forwards to the payee participant (archived as sent)."""
+        advice = self.build_credit_advice(payee, payment)
+        self.keep(advice)
+        return advice.body
+
+    def build_credit_advice(self, payee: Participant, payment: Payment) -> ArchivedMessage:
+        """The pacs.008 for `payee`, not archived yet: the caller archives it with its change."""
         request = payment.request
-        payer = self.payments.directory.participant_by_id(payment.payer_id)
+        payer = self.payments.directory.participant_by_id_cached(payment.payer_id)
         creditor_iban = payment.creditor_iban or request.creditor_iban
         transaction = iso.CreditTransferTransaction(
             end_to_end_id=request.end_to_end_id,
@@ -408,23 +425,39 @@ class Gateway:
             document,
         )
         out = iso.build_envelope(envelope)
-        self._archive(payee, "out", iso.MessageType.PACS_008.value, document.message_id, out)
-        return out
+        return ArchivedMessage(
+            payee.id, "out", iso.MessageType.PACS_008.value, document.message_id, out
+        )
 
     def read_decision(
         self, payee: Participant, payment: Payment, xml: bytes
     ) -> PayeeDecision | None:
         """The payee's pacs.002 answer to a credit advice: accept, reject with a reason, or
         nothing usable (None: the timeout decides). Archived as received."""
+        decision, received = self.decision_of(payee, payment, xml)
+        self.keep(received)
+        return decision
+
+    def decision_of(
+        self, payee: Participant, payment: Payment, xml: bytes
+    ) -> tuple[PayeeDecision | None, ArchivedMessage]:
+        """read_decision without archiving: the decision and the message to archive.
+
+        The answer is parsed and validated against its XSDs (it comes from outside); a
+        malformed one raises the iso20022_* DomainError and is not kept.
+        """
         envelope = iso.parse_envelope(xml)
-        self._archive(
-            payee,
+        received = ArchivedMessage(
+            payee.id,
             "in",
             envelope.header.message_definition_id,
             envelope.header.business_message_id,
             xml,
         )
-        report = envelope.document
+        return self._decision(payment, envelope.document), received
+
+    @staticmethod
+    def _decision(payment: Payment, report: object) -> PayeeDecision | None:
         if not isinstance(report, iso.PaymentStatusReport):
             return None
         for status in report.transactions:
@@ -450,6 +483,11 @@ class Gateway:
         """A pacs.002 telling a participant the final status of a payment (archived)."""
         answer = self._report((), [_status_of(payment)])
         return self._reply(participant, answer)
+
+    def build_status_report(self, participant: Participant, payment: Payment) -> ArchivedMessage:
+        """status_report, not archived yet: the caller archives it with the status change."""
+        answer = self._report((), [_status_of(payment)])
+        return self._envelope_for(participant, answer)
 
     # ------------------------------------------------------------------ archive
     def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:
@@ -485,18 +523,12 @@ class Gateway:
     def _archive(
         self, participant: Participant, direction: str, kind: str, business_id: str, body: bytes
     ) -> None:
+        self.keep(ArchivedMessage(participant.id, direction, kind, business_id, body))
+
+    def keep(self, *messages: ArchivedMessage) -> None:
+        """Archive messages in a transaction of their own."""
         with self.engine.begin() as connection:
-            connection.execute(
-                store.messages_table.insert().values(
-                    id=uuid.uuid4(),
-                    participant_id=participant.id,
-                    direction=direction,
-                    message_type=kind,
-                    business_message_id=business_id[:35],
-                    created_at=self.clock.now_ns(),
-                    body=body,
-                )
-            )
+            store.insert_messages(connection, messages, self.clock.now_ns())
 
     # ------------------------------------------------------------------ mapping
     def _transfer(

@@ -9,7 +9,7 @@ itself after a resolution period), and every step is audited.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tijarat.kernel.identifiers import Cnic, Iban, MobileNumber, mask_name
@@ -248,3 +248,19 @@ class PaymentRequest:
     payment_id: uuid.UUID | None
     created_at: int
     end_to_end_id: str | None = None  # the creditor's id for it (pain.013 EndToEndId)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedMessage:
+    """One ISO 20022 envelope the hub received or sent, as the archive keeps it.
+
+    Built first and archived later, in the same transaction as the change it belongs to
+    (a payment row, a status), so a payment's messages cost no transactions of their own.
+    """
+
+    participant_id: uuid.UUID
+    direction: str  # "in" or "out", seen from the hub
+    message_type: str
+    business_message_id: str
+    body: bytes
+    id: uuid.UUID = field(default_factory=uuid.uuid4)  # the archive's id for it

@@ -6,12 +6,20 @@ never answers cannot hold funds: the ledger's own expiry voids the reservation, 
 reports the payment rejected with AB05. Accept posts the reservation (ACSC); reject voids it
 (RJCT with the payee's reason). Every refusal is an ISO 20022 reason code on a stored payment,
 so a status request (pacs.028) can always answer.
+
+Transactions per payment (a payee with an HTTP endpoint that accepts): the payment row with
+the credit advice it is about to send; the reservation; the post; the status with the
+payee's answer and the status reports about to be pushed. Participants and caps come from
+caches; what a cache could get wrong (a participant suspended or a cap changed by another
+process) is re-checked by the row's insert itself, in the same statement.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -20,7 +28,13 @@ import structlog
 from tijarat.kernel.clock import NS_PER_S, from_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban, MobileNumber
-from tijarat.ledger.model import CreateTransferResult, PendingStatus, Transfer, TransferFlags
+from tijarat.ledger.model import (
+    BATCH_MAX,
+    CreateTransferResult,
+    PendingStatus,
+    Transfer,
+    TransferFlags,
+)
 from tijarat.switch import qr, store
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
@@ -31,6 +45,7 @@ from tijarat.switch.model import (
     TRANSFER_CODE_FUND_IN,
     TRANSFER_CODE_FUND_OUT,
     TRANSFER_CODE_RETURN,
+    ArchivedMessage,
     CreditTransfer,
     Participant,
     PayeeDecision,
@@ -43,6 +58,9 @@ from tijarat.switch.service import HUB_NAMESPACE, SwitchService
 
 R = CreateTransferResult
 log = structlog.get_logger("tijarat.switch")
+# A payment planned on cached participants is planned again on fresh ones when its insert
+# finds that a cached fact changed; this bounds how often (a change racing every attempt).
+PLAN_ATTEMPTS_MAX = 3
 
 # How a credit advice reaches a payee participant. The in-process transport calls the
 # participant's handler; None means no answer (yet): the timeout decides.
@@ -53,11 +71,25 @@ StatusListener = Callable[[Payment], None]
 
 
 class RemoteTransport(Protocol):
-    """Delivery to a participant's own HTTP endpoint (the hub pushes, as Raast does)."""
+    """Delivery to a participant's own HTTP endpoint (the hub pushes, as Raast does).
+
+    `deliver` and `report` archive what they send and receive themselves; the payment path
+    uses the other four, which leave the archiving to it (see Payments._finish).
+    """
 
     def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None: ...
 
     def report(self, participant: Participant, payment: Payment) -> None: ...
+
+    def advice(self, payee: Participant, payment: Payment) -> ArchivedMessage: ...
+
+    def exchange(
+        self, payee: Participant, payment: Payment, advice: ArchivedMessage
+    ) -> tuple[PayeeDecision | None, ArchivedMessage | None]: ...
+
+    def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage: ...
+
+    def push(self, participant: Participant, message: ArchivedMessage) -> None: ...
 
 
 class PaymentPolicy(Protocol):
@@ -92,6 +124,7 @@ class Payments:
         *,
         policy: PaymentPolicy | None = None,
         payee_timeout_s: int = PAYEE_TIMEOUT_S_DEFAULT,
+        group_commit: bool = True,
     ) -> None:
         self.directory = directory
         self.engine = directory.engine
@@ -104,6 +137,9 @@ class Payments:
         # The HTTP transport (switch/transport.py), for participants with an endpoint.
         self.remote: RemoteTransport | None = None
         self._codes: dict[uuid.UUID, str] = {}  # participant id -> code, for notifications
+        # Reservations, posts and voids of concurrent payments share ledger commits (the
+        # ledger's group commit); False applies each in a transaction of its own.
+        self.group_commit = group_commit
 
     def connect(self, code: str, handler: PayeeHandler) -> None:
         """In-process transport: credit advices for `code` go to `handler`."""
@@ -137,6 +173,13 @@ class Payments:
             if not listeners and remote and self.directory.endpoint(participant_id):
                 remote.report(self._participant_by_id(participant_id), payment)
 
+    def hears(self, participant_id: uuid.UUID) -> bool:
+        """Whether notify tells this participant anything (a listener, or an endpoint)."""
+        participant = self.directory.participant_by_id_cached(participant_id)
+        if self.listeners.get(participant.code):
+            return True
+        return self.remote is not None and self.directory.endpoint(participant_id) is not None
+
     # ------------------------------------------------------------------ submit
     def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
         """One credit transfer from a payer participant; answers once it is decided or pending.
@@ -144,31 +187,57 @@ class Payments:
         The same request sent again (same UETR or end-to-end id, same content) answers the
         stored payment and moves nothing; the same ids with other content are rejected DUPL.
         """
-        payer = self.directory.participant(payer_code)
+        for attempt in range(PLAN_ATTEMPTS_MAX):
+            payment = self._submit(payer_code, request, fresh=attempt > 0)
+            if payment is not None:
+                return payment
+        raise DomainError(
+            SwitchError.BUSY,
+            "the participants of this payment kept changing while it was routed; try again",
+            status=503,
+        )
+
+    def _submit(self, payer_code: str, request: CreditTransfer, *, fresh: bool) -> Payment | None:
+        """Plan, store and carry out one payment; None when a cached fact proved stale."""
+        payer = self.directory.participant_cached(payer_code, fresh=fresh)
+        if not payer.active and not fresh:  # refuse on the database's word, not the cache's
+            payer = self.directory.participant_cached(payer_code, fresh=True)
         if not payer.active:
             raise DomainError(
                 SwitchError.PARTICIPANT_SUSPENDED,
                 f"participant {payer.code} is suspended: no new payments",
                 status=403,
             )
-        duplicate = self._find_duplicate(payer, request)
-        if duplicate is not None:
-            if duplicate.payer_id == payer.id and duplicate.request == request:
-                return duplicate
-            return self._transient_rejection(payer, request, ReasonCode.DUPL)
-        payee, creditor_iban, reason = self._route(payer, request)
+        payee, creditor_iban, reason, guard = self._route(payer, request, fresh=fresh)
         payment_id = uuid.uuid4()
+        now = self.clock.now_ns()
+        values = self.row_values(payment_id, payer, payee, request, creditor_iban, reason, now)
+        payment = _payment(SimpleNamespace(**values))
+        handler: PayeeHandler | None = None
+        advice: ArchivedMessage | None = None
+        if reason is None:
+            assert payee is not None
+            handler = self.handlers.get(payee.code)
+            remote = self.remote
+            if handler is None and remote and self.directory.endpoint(payee.id) is not None:
+                # Built now so that it is archived with the row, before it is sent.
+                try:
+                    advice = remote.advice(payee, payment)
+                except Exception:  # not deliverable: a non-answer, as a failed delivery is
+                    log.exception("credit advice not built", payee=payee.code)
         try:
-            self._insert(payment_id, payer, payee, request, creditor_iban, reason)
-        except sa.exc.IntegrityError:  # the same ids arrived concurrently
+            stored = store.insert_payment(self.engine, values, guard, [advice] if advice else [])
+        except store.DuplicatePaymentError:  # these ids were used before (or concurrently)
             again = self._find_duplicate(payer, request)
             if again is not None and again.request == request and again.payer_id == payer.id:
                 return again
             return self._transient_rejection(payer, request, ReasonCode.DUPL)
+        if not stored:
+            return None  # a participant or cap changed since cached: plan again, fresh
         if reason is not None:
-            return self.payment(payment_id)
+            return payment
         assert payee is not None
-        (result,) = self.ledger.create_transfers(
+        (result,) = self._apply(
             [
                 Transfer(
                     payment_id,
@@ -185,8 +254,20 @@ class Payments:
         )
         if result not in (R.OK, R.EXISTS):
             refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
-            return self._resolve(payment_id, PaymentStatus.REJECTED, refusal)
-        return self._deliver(self.payment(payment_id), payee)
+            return self._finish(payment, PaymentStatus.REJECTED, refusal, unsent=advice)
+        received: ArchivedMessage | None = None
+        if handler is not None:
+            decision = self._ask(handler, payee, payment)
+        elif advice is not None:
+            assert self.remote is not None
+            decision, received = self.remote.exchange(payee, payment, advice)
+        else:
+            return payment  # no transport: the payee answers through the API
+        if decision is None:
+            if received is not None:
+                self._keep(received)
+            return payment
+        return self._decide(payee, payment, decision, received)
 
     def deliverer(self, payee: Participant) -> PayeeHandler | None:
         """How a credit advice reaches `payee`: in process, over HTTP, or not (it polls)."""
@@ -198,18 +279,13 @@ class Payments:
             return lambda payment: remote.deliver(payee, payment)
         return None
 
-    def _deliver(self, payment: Payment, payee: Participant) -> Payment:
-        handler = self.deliverer(payee)
-        if handler is None:
-            return payment  # no transport: the payee answers through the API
+    @staticmethod
+    def _ask(handler: PayeeHandler, payee: Participant, payment: Payment) -> PayeeDecision | None:
         try:
-            decision = handler(payment)
+            return handler(payment)
         except Exception:  # a payee's failure is a non-answer, never the payer's problem
             log.exception("payee handler failed", payee=payee.code, payment=str(payment.id))
-            decision = None
-        if decision is None:
-            return payment
-        return self.answer(payee.code, payment.id, decision)
+            return None
 
     def pay_qr(
         self,
@@ -268,7 +344,7 @@ class Payments:
     # ------------------------------------------------------------------ payee answers
     def answer(self, payee_code: str, payment_id: uuid.UUID, decision: PayeeDecision) -> Payment:
         """The payee accepts (funds post: ACSC) or rejects (funds return: RJCT)."""
-        payee = self.directory.participant(payee_code)
+        payee = self.directory.participant_cached(payee_code)
         payment = self.payment(payment_id)
         if payment.payee_id != payee.id:
             raise DomainError(
@@ -278,17 +354,27 @@ class Payments:
             )
         if payment.status is not PaymentStatus.PENDING:
             return payment  # answered already (or timed out): the first decision stands
+        return self._decide(payee, payment, decision, None)
+
+    def _decide(
+        self,
+        payee: Participant,
+        payment: Payment,
+        decision: PayeeDecision,
+        received: ArchivedMessage | None,
+    ) -> Payment:
+        """Post or void the reservation as the payee decided, then record the outcome."""
         flag = (
             TransferFlags.POST_PENDING_TRANSFER
             if decision.accept
             else TransferFlags.VOID_PENDING_TRANSFER
         )
         kind = "post" if decision.accept else "void"
-        (result,) = self.ledger.create_transfers(
+        (result,) = self._apply(
             [
                 Transfer(
-                    uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment_id}"),
-                    pending_id=payment_id,
+                    uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment.id}"),
+                    pending_id=payment.id,
                     user_data_128=payment.request.uetr,
                     flags=flag,
                 )
@@ -296,13 +382,14 @@ class Payments:
         )
         if result in (R.OK, R.EXISTS):
             if decision.accept:
-                return self._resolve(payment_id, PaymentStatus.SETTLED, None)
-            return self._resolve(
-                payment_id, PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01
-            )
+                return self._finish(payment, PaymentStatus.SETTLED, None, received=received)
+            reason = decision.reason or ReasonCode.BE01
+            return self._finish(payment, PaymentStatus.REJECTED, reason, received=received)
         if result is R.PENDING_TRANSFER_EXPIRED:
-            return self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB05)
-        raise AssertionError(f"unexpected ledger result {result} answering {payment_id}")
+            return self._finish(payment, PaymentStatus.REJECTED, ReasonCode.AB05, received=received)
+        raise AssertionError(
+            f"unexpected ledger result {result} answering {payment.id} for {payee.code}"
+        )
 
     def sweep_timeouts(self) -> int:
         """Reject (AB05) every pending payment whose payee did not answer in time.
@@ -322,7 +409,10 @@ class Payments:
                     )
                 )
             ]
-        states = {p.id: p for p in self.ledger.lookup_pending(ids)} if ids else {}
+        states: dict[uuid.UUID, Any] = {}
+        for offset in range(0, len(ids), BATCH_MAX):
+            chunk = ids[offset : offset + BATCH_MAX]
+            states.update((p.id, p) for p in self.ledger.lookup_pending(chunk))
         swept = 0
         for payment_id in ids:
             state = states.get(payment_id)
@@ -330,6 +420,12 @@ class Payments:
                 self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB06)
             elif state.status is PendingStatus.EXPIRED:
                 self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.AB05)
+            elif state.status is PendingStatus.POSTED:
+                # A crash came between the post and the status: the money moved, so it settled.
+                self._resolve(payment_id, PaymentStatus.SETTLED, None)
+            elif state.status is PendingStatus.VOIDED:
+                # The same after a void: the payee refused (its reason was not recorded).
+                self._resolve(payment_id, PaymentStatus.REJECTED, ReasonCode.BE01)
             else:
                 continue
             swept += 1
@@ -345,7 +441,7 @@ class Payments:
         return_id: uuid.UUID,
     ) -> Payment:
         """Send back all or part of a settled payment (pacs.004), e.g. a customer refund."""
-        payee = self.directory.participant(payee_code)
+        payee = self.directory.participant_cached(payee_code)
         payment = self.payment(payment_id)
         if payment.payee_id != payee.id:
             raise DomainError(
@@ -508,40 +604,52 @@ class Payments:
 
     # ------------------------------------------------------------------ helpers
     def _route(
-        self, payer: Participant, request: CreditTransfer
-    ) -> tuple[Participant | None, str | None, ReasonCode | None]:
-        """(payee, creditor IBAN, refusal): the first failing rule gives the reason."""
+        self, payer: Participant, request: CreditTransfer, *, fresh: bool
+    ) -> tuple[Participant | None, str | None, ReasonCode | None, store.PaymentGuard]:
+        """(payee, creditor IBAN, refusal, guard): the first failing rule gives the reason.
+
+        Participants and the cap come from caches unless `fresh`; the guard says what the
+        row's insert must find unchanged in the database for this plan to stand.
+        """
+        unguarded = store.PaymentGuard(payer.id)
         if not well_formed(request):
-            return None, None, ReasonCode.FF01
+            return None, None, ReasonCode.FF01, unguarded
         if request.currency != "PKR" or not 0 < request.amount_minor < (1 << 63):
-            return None, None, ReasonCode.AM02
+            return None, None, ReasonCode.AM02, unguarded
         try:
             debtor = Iban.parse(request.debtor_iban)
         except DomainError:
-            return None, None, ReasonCode.FF01
+            return None, None, ReasonCode.FF01, unguarded
         if debtor.bank_code != payer.bank_code and payer.bank_code is not None:
-            return None, None, ReasonCode.BE01  # the debtor is not this participant's customer
+            # the debtor is not this participant's customer
+            return None, None, ReasonCode.BE01, unguarded
         try:
             if request.creditor_alias is not None:
                 alias = self.directory.alias(MobileNumber.parse(request.creditor_alias).e164)
-                payee = self._participant_by_id(alias.participant_id)
+                payee = self.directory.participant_by_id_cached(alias.participant_id)
                 creditor = alias.iban.compact
             else:
                 assert request.creditor_iban is not None
                 iban = Iban.parse(request.creditor_iban)
-                payee = self.directory.participant_by_bank_code(iban.bank_code)
+                payee = self.directory.participant_by_bank_code_cached(iban.bank_code)
                 creditor = iban.compact
         except DomainError as error:
             malformed = error.code in ("invalid_iban", "invalid_mobile_number")
-            return None, None, ReasonCode.FF01 if malformed else ReasonCode.AC03
+            return None, None, ReasonCode.FF01 if malformed else ReasonCode.AC03, unguarded
+        if fresh or not payee.active:  # refuse on the database's word, not the cache's
+            payee = self.directory.participant_by_id(payee.id)
         if not payee.active:
-            return payee, creditor, ReasonCode.AG01
+            return payee, creditor, ReasonCode.AG01, unguarded
         refusal = self.policy.check(payer, payee, request)
-        if refusal is None:
-            room = self.directory.net_debit_room(payer)
-            if room is not None and request.amount_minor > room:
-                refusal = ReasonCode.AM23  # beyond the participant's net debit cap
-        return payee, creditor, refusal
+        if refusal is not None:
+            return payee, creditor, refusal, unguarded
+        cap = self.directory.net_debit_cap_cached(payer.id, fresh=fresh)
+        guard = store.PaymentGuard(payer.id, payee.id, cap_checked=True, cap_minor=cap)
+        if cap is not None:
+            room = cap - self.directory.net_debit_position(payer.id)
+            if request.amount_minor > room:
+                return payee, creditor, ReasonCode.AM23, guard  # beyond the net debit cap
+        return payee, creditor, None, guard
 
     def _find_duplicate(self, payer: Participant, request: CreditTransfer) -> Payment | None:
         table = store.payments_table
@@ -556,21 +664,6 @@ class Payments:
                 )
             ).first()
         return None if row is None else _payment(row)
-
-    def _insert(
-        self,
-        payment_id: uuid.UUID,
-        payer: Participant,
-        payee: Participant | None,
-        request: CreditTransfer,
-        creditor_iban: str | None,
-        reason: ReasonCode | None,
-    ) -> None:
-        values = self.row_values(
-            payment_id, payer, payee, request, creditor_iban, reason, self.clock.now_ns()
-        )
-        with self.engine.begin() as connection:
-            connection.execute(store.payments_table.insert().values(**values))
 
     @staticmethod
     def row_values(
@@ -616,23 +709,92 @@ class Payments:
     def _resolve(
         self, payment_id: uuid.UUID, status: PaymentStatus, reason: ReasonCode | None
     ) -> Payment:
+        return self._finish(self.payment(payment_id), status, reason)
+
+    def _finish(
+        self,
+        payment: Payment,
+        status: PaymentStatus,
+        reason: ReasonCode | None,
+        *,
+        received: ArchivedMessage | None = None,
+        unsent: ArchivedMessage | None = None,
+    ) -> Payment:
+        """Decide a pending payment, once: the first decision stands.
+
+        One transaction: the status, the payee's answer (`received`) and the status reports
+        about to be pushed go to the archive with it; a credit advice that was archived but
+        never sent (`unsent`: the reservation failed) leaves it. Then the participants are
+        told: in-process listeners are called, endpoints get their reports.
+        """
+        now = self.clock.now_ns()
+        decided = dataclasses.replace(payment, status=status, reason=reason, resolved_at=now)
+        reports = self._reports(decided)
+        changed = store.finish_payment(
+            self.engine,
+            payment.id,
+            {
+                "status": status.value,
+                "reason": reason.value if reason else None,
+                "resolved_at": now,
+            },
+            kept=[received] if received is not None else [],
+            kept_if_changed=[message for _, message in reports],
+            dropped=unsent.id if unsent is not None else None,
+        )
+        if not changed:
+            return self.payment(payment.id)  # decided already, by another path
+        # Only the status, reason and time of a pending payment's row change when it is
+        # decided: the row is what we hold, with those three.
+        self._tell(decided, dict(reports))
+        return decided
+
+    def _parties(self, payment: Payment) -> list[tuple[Participant, Sequence[StatusListener]]]:
+        """The payer and the payee, each with its in-process listeners."""
+        parties: list[tuple[Participant, Sequence[StatusListener]]] = []
+        for participant_id in {payment.payer_id, payment.payee_id} - {None}:
+            assert participant_id is not None
+            participant = self.directory.participant_by_id_cached(participant_id)
+            parties.append((participant, self.listeners.get(participant.code, ())))
+        return parties
+
+    def _reports(self, payment: Payment) -> list[tuple[uuid.UUID, ArchivedMessage]]:
+        """Status reports for the parties told over HTTP (those without a listener)."""
+        remote = self.remote
+        if remote is None:
+            return []
+        reports = []
+        for participant, listeners in self._parties(payment):
+            if listeners or self.directory.endpoint(participant.id) is None:
+                continue
+            try:
+                reports.append((participant.id, remote.status_message(participant, payment)))
+            except Exception:  # best effort, as their delivery is: never in the decision's way
+                log.exception("status report not built", participant=participant.code)
+        return reports
+
+    def _tell(self, payment: Payment, reports: dict[uuid.UUID, ArchivedMessage]) -> None:
+        """notify(), with the HTTP reports built and archived already."""
+        if not self.listeners and not reports:
+            return
+        for participant, listeners in self._parties(payment):
+            for listener in listeners:
+                try:
+                    listener(payment)
+                except Exception:  # a participant's failure is its own to reconcile
+                    log.exception("status listener failed", participant=participant.code)
+            report = reports.get(participant.id)
+            if report is not None and self.remote is not None:
+                self.remote.push(participant, report)
+
+    def _keep(self, message: ArchivedMessage) -> None:
         with self.engine.begin() as connection:
-            changed = connection.execute(
-                store.payments_table.update()
-                .where(
-                    (store.payments_table.c.id == payment_id)
-                    & (store.payments_table.c.status == PaymentStatus.PENDING.value)
-                )
-                .values(
-                    status=status.value,
-                    reason=reason.value if reason else None,
-                    resolved_at=self.clock.now_ns(),
-                )
-            ).rowcount
-        payment = self.payment(payment_id)
-        if changed:
-            self.notify(payment)
-        return payment
+            store.insert_messages(connection, [message], self.clock.now_ns())
+
+    def _apply(self, transfers: list[Transfer]) -> list[CreateTransferResult]:
+        if self.group_commit:
+            return self.ledger.submit_transfers(transfers)
+        return self.ledger.create_transfers(transfers)
 
     def _transient_rejection(
         self, payer: Participant, request: CreditTransfer, reason: ReasonCode
@@ -644,13 +806,7 @@ class Payments:
         )
 
     def _participant_by_id(self, participant_id: uuid.UUID) -> Participant:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(store.participants_table).where(
-                    store.participants_table.c.id == participant_id
-                )
-            ).one()
-        return store.participant_from_row(row)
+        return self.directory.participant_by_id_cached(participant_id)
 
 
 def well_formed(request: CreditTransfer) -> bool:
@@ -664,6 +820,11 @@ def well_formed(request: CreditTransfer) -> bool:
     if request.uetr.version != 4:  # a UETR is a UUIDv4 by definition
         return False
     return type(request.amount_minor) is int
+
+
+# By value: a dict lookup, where calling the enum costs microseconds per row (bulk files).
+_STATUSES = {status.value: status for status in PaymentStatus}
+_REASONS = {reason.value: reason for reason in ReasonCode}
 
 
 def _payment(row: Any) -> Payment:
@@ -688,8 +849,8 @@ def _payment(row: Any) -> Payment:
         payee_id=row.payee_id,
         request=request,
         creditor_iban=row.resolved_iban,
-        status=PaymentStatus(row.status),
-        reason=ReasonCode(row.reason) if row.reason else None,
+        status=_STATUSES[row.status],
+        reason=_REASONS[row.reason] if row.reason else None,
         created_at=row.created_at,
         resolved_at=row.resolved_at,
         returned_minor=row.returned_minor,

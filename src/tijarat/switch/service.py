@@ -71,6 +71,16 @@ class SwitchService:
         self._ready = False
         # participant id -> (valid until, (url, secret) or None): endpoint lookups per payment
         self._endpoints: dict[uuid.UUID, tuple[float, tuple[str, str] | None]] = {}
+        # The payment path's caches (see participant_cached): participants by code, id and
+        # bank code, their credential digests, and net debit caps. Cleared on every change
+        # made here; a change made by another process is caught where it matters (the
+        # guarded insert of a payment row re-checks status and cap in the database).
+        self._by_code: dict[str, Participant] = {}
+        self._by_id: dict[uuid.UUID, Participant] = {}
+        self._by_bank_code: dict[str, Participant] = {}
+        self._credentials: dict[str, str] = {}
+        self._caps: dict[uuid.UUID, int | None] = {}
+        self._generation = 0  # bumped on every clear: a read begun before is not cached
 
     # ------------------------------------------------------------------ set-up
     def _ensure_hub(self) -> None:
@@ -187,6 +197,7 @@ class SwitchService:
                 f"participant {code} or bank code {bank_code} was just registered",
                 status=409,
             ) from None
+        self.forget_cached()
         return participant, secret
 
     def participants(self) -> Sequence[Participant]:
@@ -237,22 +248,134 @@ class SwitchService:
                 .where(store.participants_table.c.id == participant.id)
                 .values(status=status.value)
             )
-            return self._participant(connection, code)
+            changed = self._participant(connection, code)
+        self.forget_cached()
+        return changed
 
     def authenticate(self, code: str, secret: str) -> Participant:
-        """The participant whose secret this is; one clear error for every failure."""
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(store.participants_table).where(
-                    store.participants_table.c.code == code.strip().upper()
-                )
-            ).first()
-        expected = row.credential_sha256 if row is not None else _digest("")
-        if row is None or not hmac.compare_digest(_digest(secret), expected):
+        """The participant whose secret this is; one clear error for every failure.
+
+        Secrets never change once issued, so a known participant is checked against this
+        process's cache (no database round trip per request). Its status may be a moment
+        old when another process changed it: every use case that depends on the status
+        checks it again (a payment re-checks it in the same statement that stores it).
+        """
+        known = self.authenticate_cached(code, secret)
+        if known is not None:
+            return known
+        key = code.strip().upper()
+        expected = self._credentials.get(key)
+        participant = self._by_code.get(key)
+        if expected is None or participant is None:
+            generation = self._generation
+            with self.engine.connect() as connection:
+                row = connection.execute(
+                    sa.select(store.participants_table).where(
+                        store.participants_table.c.code == key
+                    )
+                ).first()
+            if row is not None:
+                participant = store.participant_from_row(row)
+                expected = row.credential_sha256
+                if generation == self._generation:
+                    self._credentials[key] = row.credential_sha256
+                    self._remember(participant)
+        # The same work for an unknown code as for a wrong secret.
+        matches = hmac.compare_digest(_digest(secret), expected or _digest(""))
+        if participant is None or not matches:
             raise DomainError(
                 SwitchError.UNAUTHENTICATED, "unknown participant or wrong secret", status=401
             )
-        return store.participant_from_row(row)
+        return participant
+
+    def authenticate_cached(self, code: str, secret: str) -> Participant | None:
+        """authenticate from this process's cache alone: None when it cannot say (a code
+        not seen yet, or a wrong secret), and then authenticate decides. Never blocks, so
+        the API may call it without a worker thread."""
+        key = code.strip().upper()
+        expected = self._credentials.get(key)
+        participant = self._by_code.get(key)
+        if expected is None or participant is None:
+            return None
+        if not hmac.compare_digest(_digest(secret), expected):
+            return None
+        return participant
+
+    # ------------------------------------------------------------------ the payment path's caches
+    def participant_cached(self, code: str, *, fresh: bool = False) -> Participant:
+        """The participant `code` from this process's cache, read once from the database.
+
+        Everything about a participant is fixed at registration except its status, so the
+        cache is exact but for the status, which may be a moment old if another process
+        suspended or reactivated it: callers that act on the status either re-read it
+        (`fresh=True`) or check it again in the database as they write (Payments does).
+        """
+        key = code.strip().upper()
+        found = None if fresh else self._by_code.get(key)
+        if found is None:
+            generation = self._generation
+            with self.engine.connect() as connection:
+                found = self._participant(connection, key)
+            if generation == self._generation:
+                self._remember(found)
+        return found
+
+    def participant_by_id_cached(self, participant_id: uuid.UUID) -> Participant:
+        """Like participant_cached, by id (for codes, names and accounts: never the status)."""
+        found = self._by_id.get(participant_id)
+        if found is None:
+            generation = self._generation
+            found = self.participant_by_id(participant_id)
+            if generation == self._generation:
+                self._remember(found)
+        return found
+
+    def participant_by_bank_code_cached(
+        self, bank_code: str, *, fresh: bool = False
+    ) -> Participant:
+        """Like participant_cached, by the bank code of its IBANs (misses are not cached)."""
+        key = bank_code.upper()
+        found = None if fresh else self._by_bank_code.get(key)
+        if found is None:
+            generation = self._generation
+            found = self.participant_by_bank_code(key)
+            if generation == self._generation:
+                self._remember(found)
+        return found
+
+    def net_debit_cap_cached(self, participant_id: uuid.UUID, *, fresh: bool = False) -> int | None:
+        """The participant's net debit cap (None: uncapped) from this process's cache.
+
+        A cap changed by another process is caught by the payment's guarded insert, which
+        compares the cap it used with the one in the database.
+        """
+        if not fresh and participant_id in self._caps:
+            return self._caps[participant_id]
+        generation = self._generation
+        caps = store.net_debit_caps_table
+        with self.engine.connect() as connection:
+            cap = connection.execute(
+                sa.select(caps.c.cap_minor).where(caps.c.participant_id == participant_id)
+            ).scalar()
+        found = None if cap is None else int(cap)
+        if generation == self._generation:
+            self._caps[participant_id] = found
+        return found
+
+    def forget_cached(self) -> None:
+        """Drop every cached participant and cap (called on each change made here)."""
+        self._generation += 1
+        self._by_code.clear()
+        self._by_id.clear()
+        self._by_bank_code.clear()
+        self._credentials.clear()
+        self._caps.clear()
+
+    def _remember(self, participant: Participant) -> None:
+        self._by_code[participant.code] = participant
+        self._by_id[participant.id] = participant
+        if participant.bank_code is not None:
+            self._by_bank_code[participant.bank_code] = participant
 
     # ------------------------------------------------------------------ liquidity
     def fund(self, code: str, amount: Money, request_id: uuid.UUID) -> Money:
@@ -401,6 +524,7 @@ class SwitchService:
                         updated_at=self.clock.now_ns(),
                     )
                 )
+        self.forget_cached()
         return cap_minor
 
     def net_debit_room(self, participant: Participant) -> int | None:
@@ -409,31 +533,37 @@ class SwitchService:
         Sent counts pending and settled payments (a reservation will likely settle);
         received counts settled ones only. One indexed aggregate per side.
         """
-        caps = store.net_debit_caps_table
+        cap = self.net_debit_cap_cached(participant.id, fresh=True)
+        if cap is None:
+            return None
+        return cap - self.net_debit_position(participant.id)
+
+    def net_debit_position(self, participant_id: uuid.UUID) -> int:
+        """Sent less received today (what counts against a cap), in one statement."""
         payments = store.payments_table
         start = settlement_day_start_ns(self.clock.now_ns())
         live = (PENDING_STATUS, SETTLED_STATUS)
+        sent = (
+            sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0))
+            .where(
+                (payments.c.payer_id == participant_id)
+                & (payments.c.created_at >= start)
+                & payments.c.status.in_(live)
+            )
+            .scalar_subquery()
+        )
+        received = (
+            sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0))
+            .where(
+                (payments.c.payee_id == participant_id)
+                & (payments.c.created_at >= start)
+                & (payments.c.status == SETTLED_STATUS)
+            )
+            .scalar_subquery()
+        )
         with self.engine.connect() as connection:
-            cap = connection.execute(
-                sa.select(caps.c.cap_minor).where(caps.c.participant_id == participant.id)
-            ).scalar()
-            if cap is None:
-                return None
-            sent = connection.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0)).where(
-                    (payments.c.payer_id == participant.id)
-                    & (payments.c.created_at >= start)
-                    & payments.c.status.in_(live)
-                )
-            ).scalar_one()
-            received = connection.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0)).where(
-                    (payments.c.payee_id == participant.id)
-                    & (payments.c.created_at >= start)
-                    & (payments.c.status == SETTLED_STATUS)
-                )
-            ).scalar_one()
-        return int(cap) - (int(sent) - int(received))
+            row = connection.execute(sa.select(sent, received)).one()
+        return int(row[0]) - int(row[1])
 
     # ------------------------------------------------------------------ aliases
     def link_alias(self, code: str, number: str, iban: str, cnic: str, account_title: str) -> Alias:

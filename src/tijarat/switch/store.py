@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tijarat.kernel.identifiers import Cnic, Iban, MobileNumber
 from tijarat.switch.model import (
     Alias,
     AliasClaim,
+    ArchivedMessage,
     AuditEntry,
     ClaimStatus,
     Participant,
@@ -289,3 +293,428 @@ endpoints_table = sa.Table(
     sa.Column("signing_secret", sa.String(64), nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+
+def message_values(message: ArchivedMessage, created_at: int) -> dict[str, Any]:
+    """A switch_messages row for `message`."""
+    return {
+        "id": message.id,
+        "participant_id": message.participant_id,
+        "direction": message.direction,
+        "message_type": message.message_type,
+        "business_message_id": message.business_message_id[:35],
+        "created_at": created_at,
+        "body": message.body,
+    }
+
+
+def insert_messages(
+    connection: sa.Connection, messages: Sequence[ArchivedMessage], created_at: int
+) -> None:
+    # One multi-row INSERT ... VALUES statement (an executemany costs a pipeline sync).
+    if messages:
+        connection.execute(
+            messages_table.insert().values([message_values(m, created_at) for m in messages])
+        )
+
+
+# ---------------------------------------------------------------------------- the payment path
+# A payment's two switch transactions: its row (with the credit advice about to be sent) and
+# its decision (with the messages of the exchange). On PostgreSQL each is one statement (data-
+# modifying CTEs) on the raw driver: psycopg sends the BEGIN with it, then the COMMIT, two
+# round trips in all; on SQLite, where a round trip is a function call, SQLAlchemy Core.
+PAYMENT_COLUMNS = tuple(column.name for column in payments_table.columns)
+MESSAGE_COLUMNS = tuple(column.name for column in messages_table.columns if column.name != "seq")
+NO_CAP = -1  # caps are >= 0: the guard's stand-in for "uncapped"
+
+
+class DuplicatePaymentError(Exception):
+    """The payment's UETR, or its payer's end-to-end id, is stored already."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentGuard:
+    """What a payment row's insert checks again in the database, in the same statement.
+
+    The payer is always checked active; the payee too when the payment goes ahead; and
+    when the payment was checked against the payer's net debit cap, the cap must still be
+    the one it used (None: uncapped). What the caches could get wrong is caught here.
+    """
+
+    payer_id: uuid.UUID
+    payee_id: uuid.UUID | None = None
+    cap_checked: bool = False
+    cap_minor: int | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "guard_payer_id": self.payer_id,
+            "guard_payee_id": self.payee_id,
+            "guard_cap_minor": NO_CAP if self.cap_minor is None else self.cap_minor,
+        }
+
+
+def insert_payment(
+    engine: sa.Engine,
+    values: dict[str, Any],
+    guard: PaymentGuard,
+    messages: Sequence[ArchivedMessage],
+) -> bool:
+    """Store a payment row and its messages if the guard holds: False if it did not.
+
+    Raises DuplicatePaymentError when the ids are taken (nothing is stored then).
+    """
+    parameters = {f"row_{name}": values[name] for name in PAYMENT_COLUMNS}
+    parameters.update(guard.parameters())
+    created_at = values["created_at"]
+    if engine.dialect.name == "postgresql":
+        parameters.update(_message_parameters(messages, created_at))
+        sql = _pg_insert_payment(
+            guard.payee_id is not None, cap=guard.cap_checked, messages=len(messages)
+        )
+        try:
+            return bool(_pg_run(engine, sql, parameters))
+        except Exception as error:
+            if _unique_violation(error):
+                raise DuplicatePaymentError from error
+            raise
+    try:
+        with engine.begin() as connection:
+            statement = _insert_payment(guard.payee_id is not None, cap=guard.cap_checked)
+            if connection.execute(statement, parameters).first() is None:
+                return False
+            insert_messages(connection, messages, created_at)
+    except sa.exc.IntegrityError as error:
+        raise DuplicatePaymentError from error
+    return True
+
+
+def finish_payment(
+    engine: sa.Engine,
+    payment_id: uuid.UUID,
+    change: dict[str, Any],
+    *,
+    kept: Sequence[ArchivedMessage],
+    kept_if_changed: Sequence[ArchivedMessage],
+    dropped: uuid.UUID | None,
+) -> bool:
+    """Decide a pending payment (`change`: status, reason, resolved_at), archiving `kept`
+    in any case and `kept_if_changed` only if this decided it; `dropped` leaves the archive.
+
+    True when this decided it; False when it was decided already (the first decision stands).
+    """
+    resolved_at = change["resolved_at"]
+    if engine.dialect.name == "postgresql":
+        parameters = {
+            "payment_id": payment_id,
+            "pending": PENDING,
+            "dropped": dropped,
+            **change,
+            **_message_parameters([*kept, *kept_if_changed], resolved_at),
+        }
+        sql = _pg_finish_payment(len(kept), len(kept_if_changed), dropped=dropped is not None)
+        return bool(_pg_run(engine, sql, parameters))
+    table = payments_table
+    with engine.begin() as connection:
+        changed = (
+            connection.execute(
+                table.update()
+                .where((table.c.id == payment_id) & (table.c.status == PENDING))
+                .values(**change)
+                .returning(table.c.id)
+            ).first()
+            is not None
+        )
+        insert_messages(connection, [*kept, *kept_if_changed] if changed else kept, resolved_at)
+        if dropped is not None:
+            connection.execute(messages_table.delete().where(messages_table.c.id == dropped))
+    return changed
+
+
+PENDING = "PDNG"
+
+
+def _insert_payment(payee: bool, *, cap: bool) -> Any:
+    """INSERT ... SELECT <row> WHERE <guard> RETURNING id, in SQLAlchemy Core (SQLite)."""
+    statement = _INSERTS.get((payee, cap))
+    if statement is None:
+        statement = _INSERTS.setdefault((payee, cap), _build_insert_payment(payee, cap=cap))
+    return statement
+
+
+def _build_insert_payment(payee: bool, *, cap: bool) -> Any:
+    participants = participants_table
+    caps = net_debit_caps_table
+
+    def is_active(name: str) -> Any:
+        return sa.exists().where(
+            (participants.c.id == sa.bindparam(name, type_=sa.Uuid))
+            & (participants.c.status == "active")
+        )
+
+    conditions = [is_active("guard_payer_id")]
+    if payee:
+        conditions.append(is_active("guard_payee_id"))
+    if cap:
+        current = (
+            sa.select(caps.c.cap_minor)
+            .where(caps.c.participant_id == sa.bindparam("guard_payer_id", type_=sa.Uuid))
+            .scalar_subquery()
+        )
+        conditions.append(
+            sa.func.coalesce(current, NO_CAP)
+            == sa.bindparam("guard_cap_minor", type_=sa.BigInteger)
+        )
+    row = sa.select(
+        *(
+            sa.bindparam(f"row_{name}", type_=payments_table.c[name].type)
+            for name in PAYMENT_COLUMNS
+        )
+    ).where(sa.and_(*conditions))
+    # RETURNING, because an INSERT ... SELECT's rowcount is not reported by every driver.
+    return (
+        payments_table.insert()
+        .from_select(list(PAYMENT_COLUMNS), row)
+        .returning(payments_table.c.id)
+    )
+
+
+_INSERTS: dict[tuple[bool, bool], Any] = {}
+
+
+def _pg_type(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, sa.Uuid):
+        return "uuid"
+    if isinstance(kind, sa.BigInteger):
+        return "bigint"
+    if isinstance(kind, sa.Integer):
+        return "integer"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
+    return "text"
+
+
+_PG_ACTIVE = (
+    "EXISTS (SELECT 1 FROM switch_participants WHERE id = %({name})s::uuid AND status = 'active')"
+)
+
+
+def _pg_messages(count: int, *, first: int = 0) -> str:
+    """Messages first .. first+count-1 as VALUES rows of scalar parameters (a Python list
+    as an array parameter costs psycopg more than the statement)."""
+    return ", ".join(
+        "("
+        + ", ".join(
+            f"%(message_{n}_{name})s::{_pg_type(messages_table.c[name])}"
+            for name in MESSAGE_COLUMNS
+        )
+        + ")"
+        for n in range(first, first + count)
+    )
+
+
+def _message_parameters(messages: Sequence[ArchivedMessage], created_at: int) -> dict[str, Any]:
+    return {
+        f"message_{n}_{name}": value
+        for n, message in enumerate(messages)
+        for name, value in message_values(message, created_at).items()
+    }
+
+
+@functools.cache
+def _pg_insert_payment(payee: bool, *, cap: bool, messages: int) -> str:
+    conditions = [_PG_ACTIVE.format(name="guard_payer_id")]
+    if payee:
+        conditions.append(_PG_ACTIVE.format(name="guard_payee_id"))
+    if cap:
+        conditions.append(
+            "coalesce((SELECT cap_minor FROM switch_net_debit_caps "
+            f"WHERE participant_id = %(guard_payer_id)s::uuid), {NO_CAP}) "
+            "= %(guard_cap_minor)s::bigint"
+        )
+    row = ", ".join(
+        f"%(row_{name})s::{_pg_type(payments_table.c[name])}" for name in PAYMENT_COLUMNS
+    )
+    kept = ""
+    if messages:
+        kept = (
+            f", kept AS (INSERT INTO switch_messages ({', '.join(MESSAGE_COLUMNS)}) "
+            f"SELECT m.* FROM (VALUES {_pg_messages(messages)}) AS m "
+            "WHERE EXISTS (SELECT 1 FROM inserted))"
+        )
+    return (
+        f"WITH inserted AS (INSERT INTO switch_payments ({', '.join(PAYMENT_COLUMNS)}) "
+        f"SELECT {row} WHERE {' AND '.join(conditions)} RETURNING id){kept} "
+        "SELECT count(*) FROM inserted"
+    )
+
+
+@functools.cache
+def _pg_finish_payment(kept: int, kept_if_changed: int, *, dropped: bool) -> str:
+    """The status change and the archive's changes as one statement (data-modifying CTEs):
+    `kept` messages in any case, the next `kept_if_changed` only if the status changed."""
+    columns = ", ".join(MESSAGE_COLUMNS)
+    change = (
+        "WITH changed AS (UPDATE switch_payments SET status = %(status)s, reason = %(reason)s, "
+        "resolved_at = %(resolved_at)s WHERE id = %(payment_id)s::uuid AND status = %(pending)s "
+        "RETURNING id)"
+    )
+    parts = [change]
+    if kept:
+        parts.append(
+            f"kept AS (INSERT INTO switch_messages ({columns}) VALUES {_pg_messages(kept)})"
+        )
+    if kept_if_changed:
+        parts.append(
+            f"reported AS (INSERT INTO switch_messages ({columns}) SELECT m.* FROM "
+            f"(VALUES {_pg_messages(kept_if_changed, first=kept)}) AS m "
+            "WHERE EXISTS (SELECT 1 FROM changed))"
+        )
+    if dropped:
+        parts.append("dropped AS (DELETE FROM switch_messages WHERE id = %(dropped)s::uuid)")
+    return ", ".join(parts) + " SELECT count(*) FROM changed"
+
+
+def _pg_run(engine: sa.Engine, sql: str, parameters: dict[str, Any]) -> Any:
+    """One statement in a transaction of its own (two round trips); its single value."""
+    raw = engine.raw_connection()
+    try:
+        connection: Any = raw.driver_connection
+        try:
+            row = connection.execute(sql, parameters, prepare=True).fetchone()
+            connection.commit()
+        except BaseException:
+            if connection.closed or connection.broken:
+                raw.invalidate()  # a broken connection is thrown away, never reused
+            else:
+                connection.rollback()
+            raise
+        return None if row is None else row[0]
+    finally:
+        raw.close()
+
+
+def _unique_violation(error: BaseException) -> bool:
+    import psycopg.errors  # noqa: PLC0415 - PostgreSQL only
+
+    return isinstance(error, psycopg.errors.UniqueViolation)
+
+
+# ---------------------------------------------------------------------------- bulk
+def payments_by_ids(
+    connection: sa.Connection,
+    payer_id: uuid.UUID,
+    uetrs: Sequence[uuid.UUID],
+    end_to_end_ids: Sequence[str],
+) -> list[Any]:
+    """Stored payments with one of these UETRs, or this payer and one of these end-to-end ids.
+
+    On PostgreSQL each list is one array parameter (`= ANY`): an IN list of thousands of
+    placeholders cost more to build and parse than the query took to run.
+    """
+    table = payments_table
+    if connection.dialect.name == "postgresql":
+        uetr_match = table.c.uetr == sa.any_(sa.bindparam("uetrs", type_=ARRAY(sa.Uuid)))
+        e2e_match = table.c.end_to_end_id == sa.any_(sa.bindparam("e2e", type_=ARRAY(sa.String)))
+        return list(
+            connection.execute(
+                sa.select(table).where(uetr_match | ((table.c.payer_id == payer_id) & e2e_match)),
+                {"uetrs": list(uetrs), "e2e": list(end_to_end_ids)},
+            )
+        )
+    return list(
+        connection.execute(
+            sa.select(table).where(
+                table.c.uetr.in_(uetrs)
+                | ((table.c.payer_id == payer_id) & table.c.end_to_end_id.in_(end_to_end_ids))
+            )
+        )
+    )
+
+
+def insert_payment_rows(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Many payment rows in one statement: a binary COPY on PostgreSQL."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(payments_table.insert(), list(rows))
+        return
+    driver: Any = connection.connection.driver_connection
+    columns = ", ".join(PAYMENT_COLUMNS)
+    types = [_pg_type(payments_table.c[name]) for name in PAYMENT_COLUMNS]
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY switch_payments ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(types)
+        write_row = copy.write_row
+        for row in rows:
+            write_row([row[name] for name in PAYMENT_COLUMNS])
+
+
+def decide_payment_rows(
+    connection: sa.Connection,
+    decisions: Sequence[tuple[uuid.UUID, str, str | None]],
+    resolved_at: int,
+) -> set[uuid.UUID]:
+    """Decide many pending payments (id, status, reason) at once; the ids this decided.
+
+    A payment no longer pending keeps its first decision (and is not in the answer).
+    """
+    if not decisions:
+        return set()
+    table = payments_table
+    if connection.dialect.name == "postgresql":
+        # Text array literals: psycopg adapts a Python list element by element, in Python.
+        # Statuses and reasons are ISO codes (letters and digits): nothing to escape.
+        ids = "{" + ",".join([f"{d[0].int:032x}" for d in decisions]) + "}"
+        statuses = "{" + ",".join([d[1] for d in decisions]) + "}"
+        reasons = "{" + ",".join([d[2] or "NULL" for d in decisions]) + "}"
+        changed = connection.exec_driver_sql(
+            "UPDATE switch_payments AS p SET status = v.status, reason = v.reason, "
+            "resolved_at = %(resolved_at)s "
+            "FROM unnest(%(ids)s::uuid[], %(statuses)s::text[], %(reasons)s::text[]) "
+            "AS v(id, status, reason) WHERE p.id = v.id AND p.status = %(pending)s "
+            "RETURNING p.id",
+            {
+                "resolved_at": resolved_at,
+                "ids": ids,
+                "statuses": statuses,
+                "reasons": reasons,
+                "pending": PENDING,
+            },
+        )
+        return {row[0] for row in changed}
+    statement = (
+        table.update()
+        .where((table.c.id == sa.bindparam("payment_id")) & (table.c.status == PENDING))
+        .values(
+            status=sa.bindparam("new_status"),
+            reason=sa.bindparam("new_reason"),
+            resolved_at=resolved_at,
+        )
+    )
+    count = connection.execute(
+        statement,
+        [
+            {"payment_id": payment_id, "new_status": status, "new_reason": reason}
+            for payment_id, status, reason in decisions
+        ],
+    ).rowcount
+    wanted = {payment_id: status for payment_id, status, _ in decisions}
+    if count == len(decisions):
+        return set(wanted)
+    # Some were decided elsewhere meanwhile: ask which are now as this decided them.
+    found = set()
+    for offset in range(0, len(decisions), IDS_PER_QUERY_MAX):
+        chunk = list(wanted)[offset : offset + IDS_PER_QUERY_MAX]
+        for row in connection.execute(
+            sa.select(table.c.id, table.c.status, table.c.resolved_at).where(table.c.id.in_(chunk))
+        ):
+            if row.status == wanted[row.id] and row.resolved_at == resolved_at:
+                found.add(row.id)
+    return found
+
+
+IDS_PER_QUERY_MAX = 5_000  # SQLite's IN lists: well under its 32,766 variables
