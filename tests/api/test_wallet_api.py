@@ -337,11 +337,6 @@ def test_a_payee_on_the_sanctions_list_is_held_for_review(
     assert fine.status_code == 201, fine.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on-us: a request between two customers of one institution cannot be paid yet "
-    "(the hub reserves payer to payee, the same settlement account)",
-)
 def test_a_business_requests_payment_and_the_customer_pays_it(client: TestClient) -> None:
     business = onboard_business(client)
     person = onboard_individual(client, "03121234567", "42201-7654321-3")

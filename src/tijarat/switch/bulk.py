@@ -131,7 +131,7 @@ class BulkPayments:
                 decision = None
             if decision is not None:
                 decisions[i] = decision
-        self._answer(plans, decisions, {i: rows[i].uetr for i in decisions})
+        self._answer(payer, rows, plans, decisions)
         # Rows refused before reservation were stored decided; the rest are decided now.
         final: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {}
         for i in reserve:
@@ -286,7 +286,7 @@ class BulkPayments:
                 Transfer(
                     plans[i][0],
                     payer.settlement_account_id,
-                    _routed(payees[i]).settlement_account_id,
+                    self.directory.reservation_account(payer, _routed(payees[i])),
                     rows[i].amount_minor,
                     user_data_128=rows[i].uetr,
                     timeout=self.payments.payee_timeout_s,
@@ -319,9 +319,10 @@ class BulkPayments:
 
     def _answer(
         self,
+        payer: Participant,
+        rows: Sequence[CreditTransfer],
         plans: list[Plan],
         decisions: dict[int, PayeeDecision],
-        uetrs: dict[int, uuid.UUID],
     ) -> None:
         for accept in (True, False):
             chosen = [i for i, decision in decisions.items() if decision.accept is accept]
@@ -331,19 +332,32 @@ class BulkPayments:
                 if accept
                 else TransferFlags.VOID_PENDING_TRANSFER
             )
-            for chunk in _chunks(chosen, BATCH_MAX):
-                results = self.ledger.create_transfers(
-                    [
-                        Transfer(
-                            uuid.uuid5(HUB_NAMESPACE, f"{kind}:{plans[i][0]}"),
-                            pending_id=plans[i][0],
-                            user_data_128=uetrs[i],
-                            flags=flag,
+            # One chunk's transfers stay under the ledger's batch size even when each on-us
+            # post brings its hand-back.
+            for chunk in _chunks(chosen, BATCH_MAX // 2):
+                transfers: list[Transfer] = []
+                for i in chunk:
+                    post = Transfer(
+                        uuid.uuid5(HUB_NAMESPACE, f"{kind}:{plans[i][0]}"),
+                        pending_id=plans[i][0],
+                        user_data_128=rows[i].uetr,
+                        flags=flag,
+                    )
+                    payee = _routed(plans[i][1])
+                    if accept and payee.id == payer.id:
+                        transfers += self.payments.on_us_settlement(
+                            payee, post, self._on_us_view(payer, rows[i], plans[i])
                         )
-                        for i in chunk
-                    ]
-                )
+                    else:
+                        transfers.append(post)
+                results = self.ledger.create_transfers(transfers)
                 assert all(r in (R.OK, R.EXISTS) for r in results), results
+
+    @staticmethod
+    def _on_us_view(payer: Participant, row: CreditTransfer, plan: Plan) -> Payment:
+        return Payment(
+            plan[0], payer.id, payer.id, row, plan[2], PaymentStatus.PENDING, None, 0, None
+        )
 
     def _update(
         self,

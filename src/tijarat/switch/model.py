@@ -22,6 +22,9 @@ LOOKUPS_PER_MINUTE_DEFAULT = 600
 # Hub ledger account codes (the kind of account, see ledger docs).
 ACCOUNT_CODE_FUNDING = 1_001  # mirror of the hub's funding account at SBP (PRISM+)
 ACCOUNT_CODE_SETTLEMENT = 1_002  # a participant's prefunded settlement position
+# On-us payments (payer and payee at one participant) pass through it: the reservation holds
+# the payer's funds there, and settlement hands them straight back. Always zero when idle.
+ACCOUNT_CODE_ON_US = 1_003
 # Hub transfer codes (why money moved).
 TRANSFER_CODE_FUND_IN = 1_101
 TRANSFER_CODE_FUND_OUT = 1_102
@@ -121,6 +124,7 @@ class AuditEntry:
 PAYEE_TIMEOUT_S_DEFAULT = 20  # Raast: credit the customer within 20 s of the credit advice
 TRANSFER_CODE_CREDIT_TRANSFER = 1_201
 TRANSFER_CODE_RETURN = 1_202
+TRANSFER_CODE_ON_US = 1_203  # an on-us payment's funds back from the on-us account
 MAX35 = 35  # ISO 20022 Max35Text: MsgId, EndToEndId, TxId
 
 

@@ -44,6 +44,7 @@ from tijarat.switch.model import (
     TRANSFER_CODE_CREDIT_TRANSFER,
     TRANSFER_CODE_FUND_IN,
     TRANSFER_CODE_FUND_OUT,
+    TRANSFER_CODE_ON_US,
     TRANSFER_CODE_RETURN,
     ArchivedMessage,
     CreditTransfer,
@@ -242,7 +243,7 @@ class Payments:
                 Transfer(
                     payment_id,
                     payer.settlement_account_id,
-                    payee.settlement_account_id,
+                    self.directory.reservation_account(payer, payee),
                     request.amount_minor,
                     user_data_128=request.uetr,
                     timeout=self.payee_timeout_s,
@@ -370,16 +371,17 @@ class Payments:
             else TransferFlags.VOID_PENDING_TRANSFER
         )
         kind = "post" if decision.accept else "void"
-        (result,) = self._apply(
-            [
-                Transfer(
-                    uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment.id}"),
-                    pending_id=payment.id,
-                    user_data_128=payment.request.uetr,
-                    flags=flag,
-                )
-            ]
-        )
+        transfers = [
+            Transfer(
+                uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment.id}"),
+                pending_id=payment.id,
+                user_data_128=payment.request.uetr,
+                flags=flag,
+            )
+        ]
+        if decision.accept and payment.payer_id == payment.payee_id:
+            transfers = self.on_us_settlement(payee, transfers[0], payment)
+        result = self._apply(transfers)[0]
         if result in (R.OK, R.EXISTS):
             if decision.accept:
                 return self._finish(payment, PaymentStatus.SETTLED, None, received=received)
@@ -390,6 +392,25 @@ class Payments:
         raise AssertionError(
             f"unexpected ledger result {result} answering {payment.id} for {payee.code}"
         )
+
+    def on_us_settlement(
+        self, participant: Participant, post: Transfer, payment: Payment
+    ) -> list[Transfer]:
+        """An on-us payment settles as the post of its reservation (into the on-us account)
+        linked with the hand-back to the same participant: its position does not move."""
+        post.flags |= TransferFlags.LINKED
+        return [
+            post,
+            Transfer(
+                uuid.uuid5(HUB_NAMESPACE, f"on-us:{payment.id}"),
+                self.directory.on_us_account_id,
+                participant.settlement_account_id,
+                payment.request.amount_minor,
+                user_data_128=payment.request.uetr,
+                ledger=self.directory.hub_ledger,
+                code=TRANSFER_CODE_ON_US,
+            ),
+        ]
 
     def sweep_timeouts(self) -> int:
         """Reject (AB05) every pending payment whose payee did not answer in time.
@@ -476,18 +497,24 @@ class Payments:
                 fields={"remaining_minor": remaining},
             )
         payer = self._participant_by_id(payment.payer_id)
-        (result,) = self.ledger.create_transfers(
-            [
-                Transfer(
-                    return_id,
-                    payee.settlement_account_id,
-                    payer.settlement_account_id,
-                    amount_minor,
-                    user_data_128=payment.request.uetr,
-                    ledger=self.directory.hub_ledger,
-                    code=TRANSFER_CODE_RETURN,
-                )
-            ]
+        # An on-us return moves nothing between participants: the institution refunds its
+        # own customer in its own books; the hub records the return.
+        (result,) = (
+            [R.OK]
+            if payer.id == payee.id
+            else self.ledger.create_transfers(
+                [
+                    Transfer(
+                        return_id,
+                        payee.settlement_account_id,
+                        payer.settlement_account_id,
+                        amount_minor,
+                        user_data_128=payment.request.uetr,
+                        ledger=self.directory.hub_ledger,
+                        code=TRANSFER_CODE_RETURN,
+                    )
+                ]
+            )
         )
         if result is R.EXCEEDS_CREDITS:
             raise DomainError(
@@ -580,6 +607,8 @@ class Payments:
                     sent, sent_count = sent + amount, sent_count + 1
                 else:
                     received, received_count = received + amount, received_count + 1
+            elif transfer.code == TRANSFER_CODE_ON_US:  # an on-us payment's hand-back
+                received, received_count = received + amount, received_count + 1
             elif transfer.code == TRANSFER_CODE_RETURN:
                 if outgoing:
                     returned_out += amount

@@ -27,6 +27,7 @@ from tijarat.switch import store
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
     ACCOUNT_CODE_FUNDING,
+    ACCOUNT_CODE_ON_US,
     ACCOUNT_CODE_SETTLEMENT,
     CLAIM_RESOLUTION_S_DEFAULT,
     LOOKUPS_PER_MINUTE_DEFAULT,
@@ -68,6 +69,7 @@ class SwitchService:
         self.claim_resolution_s = claim_resolution_s
         self.lookups_per_minute = lookups_per_minute
         self.funding_account_id = uuid.uuid5(HUB_NAMESPACE, f"funding:{hub_ledger}")
+        self.on_us_account_id = uuid.uuid5(HUB_NAMESPACE, f"on-us:{hub_ledger}")
         self._ready = False
         # participant id -> (valid until, (url, secret) or None): endpoint lookups per payment
         self._endpoints: dict[uuid.UUID, tuple[float, tuple[str, str] | None]] = {}
@@ -88,11 +90,23 @@ class SwitchService:
         if self._ready:
             return
         self.ledger.create_ledger(self.hub_ledger, "PKR", "Raast hub (PKR)")
-        result = self.ledger.create_accounts(
-            [Account(self.funding_account_id, self.hub_ledger, ACCOUNT_CODE_FUNDING)]
+        results = self.ledger.create_accounts(
+            [
+                Account(self.funding_account_id, self.hub_ledger, ACCOUNT_CODE_FUNDING),
+                Account(self.on_us_account_id, self.hub_ledger, ACCOUNT_CODE_ON_US),
+            ]
         )
-        assert result[0] in ("ok", "exists"), result
+        assert all(r in ("ok", "exists") for r in results), results
         self._ready = True
+
+    def reservation_account(self, payer: Participant, payee: Participant) -> uuid.UUID:
+        """Where a payment's reservation credits: the payee's settlement account, or, for an
+        on-us payment (one participant's customers), the hub's on-us account: the ledger
+        moves nothing from an account to itself, and the position must not change."""
+        if payer.id == payee.id:
+            self._ensure_hub()
+            return self.on_us_account_id
+        return payee.settlement_account_id
 
     # ------------------------------------------------------------------ participants
     def register_participant(
