@@ -158,6 +158,7 @@ def build(
         bulk=bulk,
         screening=screening,
         monitoring=monitoring,
+        gateway=gateway,
     )
     supply = SupplyService(engine, ledger, clock, payer=SupplierPayerAdapter(wallet))
     return Container(

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -45,9 +45,11 @@ from tijarat.ledger.model import (
     TransferFlags,
 )
 from tijarat.ledger.service import LedgerService
+from tijarat.switch import iso20022 as iso
 from tijarat.switch import qr
 from tijarat.switch import store as switch_store
 from tijarat.switch.bulk import BulkPayments
+from tijarat.switch.gateway import HUB_MEMBER_ID, Gateway
 from tijarat.switch.model import (
     CreditTransfer,
     ParticipantCategory,
@@ -274,6 +276,7 @@ class WalletService:
         verifier: Verifier | None = None,
         screening: NameScreening | None = None,
         monitoring: TransactionMonitor | None = None,
+        gateway: Gateway | None = None,
     ) -> None:
         self.engine = engine
         self.ledger = ledger
@@ -286,6 +289,7 @@ class WalletService:
         self.verifier: Verifier = verifier or SimulatedBiometrics()
         self.screening = screening
         self.monitoring = monitoring
+        self.gateway = gateway
         self._ready = False
         self._ready_lock = threading.Lock()
         # The in-process transport: the hub delivers credit advices and status reports here.
@@ -1593,7 +1597,14 @@ class WalletService:
         return _outcome(group_id, self.group(group_id))
 
     def _submit(self, request: CreditTransfer) -> Payment:
-        return self.payments.submit(self.institution.code, request)
+        """Send the payment to the hub as a participant does: a pacs.008 through the hub's
+        ISO 20022 gateway, which archives it and its pacs.002 answer for the regulator."""
+        if self.gateway is None:
+            return self.payments.submit(self.institution.code, request)
+        participant = self.switch.participant(self.institution.code)
+        created = files.utc(self.clock.now_ns())
+        self.gateway.receive(participant, _pacs008(self.institution.code, request, created))
+        return self.payments.status(self.institution.code, request.end_to_end_id)
 
     def _screen(self, name: str, subject: str, reference: str) -> None:
         if self.screening is None:
@@ -3050,6 +3061,49 @@ def _describe(movement: Movement | None, code: int) -> str:
     if movement.reference:
         parts.append(movement.reference)
     return " · ".join(parts)
+
+
+def _pacs008(institution_code: str, request: CreditTransfer, created: datetime) -> bytes:
+    """One credit transfer as the pacs.008 envelope (AppHdr + Document) a participant sends."""
+    creditor = (
+        iso.Account(proxy=MobileNumber.parse(request.creditor_alias))
+        if request.creditor_alias
+        else iso.Account(iban=Iban.parse(request.creditor_iban or ""))
+    )
+    document = iso.CustomerCreditTransfer(
+        message_id=request.msg_id,
+        created_at=created,
+        transactions=(
+            iso.CreditTransferTransaction(
+                end_to_end_id=request.end_to_end_id,
+                transaction_id=request.tx_id,
+                uetr=request.uetr,
+                amount=Money(request.amount_minor, request.currency),
+                debtor=iso.Party(name=request.debtor_name),
+                debtor_account=iso.Account(iban=Iban.parse(request.debtor_iban)),
+                debtor_agent=iso.Agent(member_id=institution_code),
+                creditor=iso.Party(name=request.creditor_name or "-"),
+                creditor_account=creditor,
+                creditor_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+                purpose=request.purpose,
+                remittance_information=(
+                    (request.remittance_information,) if request.remittance_information else ()
+                ),
+            ),
+        ),
+    )
+    return iso.build_envelope(
+        iso.Envelope(
+            iso.BusinessApplicationHeader(
+                from_agent=iso.Agent(member_id=institution_code),
+                to_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+                business_message_id=document.message_id,
+                message_definition_id=iso.MessageType.PACS_008.value,
+                created_at=created,
+            ),
+            document,
+        )
+    )
 
 
 def _never(kind: str) -> PaymentOutcome:
