@@ -66,7 +66,9 @@ def seed(container: Container, clock: ManualClock) -> tuple[uuid.UUID, str, str]
     return business_id, supplier.raast_id, supplier.name
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the server's cheap password hashing (patched below) must be
+# undone before other folders' tests run, which check the real Argon2 parameters.
+@pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
@@ -137,7 +139,7 @@ def shoot(tmp_path: Path) -> Callable[..., None]:
     return save
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
