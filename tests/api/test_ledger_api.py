@@ -201,3 +201,14 @@ def test_pending_post_and_close_over_http(client: TestClient) -> None:
     late |= {"amount": 1, "ledger": 1, "code": 1}
     result = client.post("/v1/ledger/transfers", json={"transfers": [late]}, headers=AUTH).json()
     assert result["results"][0]["result"] == "debit_account_already_closed"
+
+
+def test_every_answer_carries_its_request_id_and_is_measured(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"x-request-id": "trace-42"})
+    assert given.headers["x-request-id"] == "trace-42"
+    made = client.get("/healthz").headers["x-request-id"]
+    assert len(made) == 32
+    client.get("/v1/ledger/accounts/not-a-uuid", headers=AUTH)
+    metrics = client.get("/metrics").text
+    assert 'route="/healthz",status="200"' in metrics
+    assert 'status="422"' in metrics
