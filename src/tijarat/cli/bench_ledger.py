@@ -1,7 +1,9 @@
 """`tijarat bench ledger`: batched and single-transfer throughput, durable, on a fresh database.
 
 Three figures from one run, on the same database:
-- batched: batches of 8,190 transfers between 10,000 accounts, one call (one commit) each;
+- batched: batches of 8,190 transfers between 10,000 accounts, one call (one commit) each,
+  sent by `batch_clients` threads at once (the ledger evaluates one batch while the last one
+  commits), and again by one thread alone (`batched_one_client_per_s`);
 - single: 20 client threads, one transfer per request, each answered only once durable,
   through the group commit;
 - baseline: the same 20 clients with one transaction per transfer (no group commit),
@@ -94,6 +96,39 @@ def _clients(
     return elapsed, [value for values in latencies for value in values]
 
 
+def _batches(create: Any, work: list[list[Transfer]], clients: int) -> tuple[float, list[float]]:
+    """Send the batches from `clients` threads; (seconds, seconds per batch)."""
+    queue = list(reversed(work))
+    lock = threading.Lock()
+    seconds: list[float] = []
+    failures: list[str] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                batch = queue.pop()
+            began = time.perf_counter()
+            results = create(batch)
+            elapsed = time.perf_counter() - began
+            with lock:
+                seconds.append(elapsed)
+            if any(r != "ok" for r in results):
+                failures.append(next(str(r) for r in results if r != "ok"))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"a benchmark transfer failed: {failures[0]}")
+    return elapsed, seconds
+
+
 def _percentile_ms(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 2)
@@ -104,6 +139,7 @@ def run(
     *,
     accounts_count: int = 10_000,
     batches: int = 30,
+    batch_clients: int = 2,
     clients: int = 20,
     singles_per_client: int = 500,
     baseline_per_client: int = 100,
@@ -126,15 +162,15 @@ def run(
             warmup = _transfers(accounts, BATCH_MAX, rng)
             ledger.create_transfers(warmup)
             work = [_transfers(accounts, BATCH_MAX, rng) for _ in range(batches)]
-            batch_seconds = []
-            for batch in work:
-                began = time.perf_counter()
-                results = ledger.create_transfers(batch)
-                batch_seconds.append(time.perf_counter() - began)
-                if any(r != "ok" for r in results):
-                    raise RuntimeError("a benchmark transfer failed")
+            store = ledger.store
+            warm, cold = store.warm_batches, store.cold_batches
+            batched_seconds, batch_seconds = _batches(ledger.create_transfers, work, batch_clients)
+            warm, cold = store.warm_batches - warm, store.cold_batches - cold
             batched_total = batches * BATCH_MAX
-            batched_per_s = batched_total / sum(batch_seconds)
+            batched_per_s = batched_total / batched_seconds
+            alone = [_transfers(accounts, BATCH_MAX, rng) for _ in range(max(batches // 3, 1))]
+            alone_seconds, _ = _batches(ledger.create_transfers, alone, 1)
+            alone_per_s = len(alone) * BATCH_MAX / alone_seconds
 
             # Single: concurrent clients through the group commit.
             committer_seconds, latencies = _clients(
@@ -155,7 +191,11 @@ def run(
                 "batches": batches,
                 "batched_transfers": batched_total,
                 "batched_transfers_per_s": round(batched_per_s),
+                "batch_clients": batch_clients,
                 "batch_ms_median": round(statistics.median(batch_seconds) * 1000, 1),
+                "batched_one_client_per_s": round(alone_per_s),
+                "batches_warm": warm,
+                "batches_cold": cold,
                 "clients": clients,
                 "single_transfers": single_total,
                 "single_transfers_per_s": round(single_total / committer_seconds),

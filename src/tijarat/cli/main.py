@@ -309,6 +309,9 @@ def bench_ledger(
     database_url: DatabaseUrl = None,
     json_output: JsonOutput = False,
     batches: Annotated[int, typer.Option(help="Batches of 8,190 transfers.")] = 30,
+    batch_clients: Annotated[
+        int, typer.Option(help="Threads sending those batches at once.", min=1)
+    ] = 2,
     clients: Annotated[int, typer.Option(help="Concurrent single-transfer clients.")] = 20,
     singles: Annotated[int, typer.Option(help="Transfers per client.")] = 500,
     baseline: Annotated[int, typer.Option(help="Baseline transfers per client.")] = 100,
@@ -319,6 +322,7 @@ def bench_ledger(
     figures = run(
         database_url,
         batches=batches,
+        batch_clients=batch_clients,
         clients=clients,
         singles_per_client=singles,
         baseline_per_client=baseline,

@@ -52,7 +52,12 @@ class GroupCommitter:
         self._last_requests = 0
         self._queue: deque[_Request] = deque()
         self._queued_events = 0
-        self._condition = threading.Condition()
+        # One lock, two conditions: workers wait for work, callers for room in the queue.
+        # A caller wakes a worker only when that worker would act on it (see submit), not on
+        # every request: waking a thread costs more CPU than the request itself.
+        lock = threading.Lock()
+        self._work = threading.Condition(lock)
+        self._room = threading.Condition(lock)
         self._stopping = False
         self.batches = 0  # committed batches, for metrics and benchmarks
         self.events = 0
@@ -73,31 +78,36 @@ class GroupCommitter:
                 fields={"count": len(transfers), "max": self._batch_max},
             )
         request = _Request(list(transfers))
-        with self._condition:
+        with self._work:
             while self._queued_events >= QUEUE_EVENTS_MAX and not self._stopping:
-                self._condition.wait()
+                self._room.wait()
             if self._stopping:
                 raise DomainError(
                     LedgerError.COMMITTER_STOPPED, "the ledger is shutting down", status=503
                 )
             self._queue.append(request)
             self._queued_events += len(request.transfers)
-            self._condition.notify_all()
+            queued = len(self._queue)
+            # A worker waits either for a first request (idle) or, lingering, for as many as
+            # the last batch served, or for a full batch.
+            if queued in (1, self._last_requests) or self._queued_events >= self._batch_max:
+                self._work.notify()
         return request.future
 
     def close(self) -> None:
         """Finish what is queued, then stop the workers."""
-        with self._condition:
+        with self._work:
             self._stopping = True
-            self._condition.notify_all()
+            self._work.notify_all()
+            self._room.notify_all()
         for thread in self._threads:
             thread.join()
 
     def _take(self) -> list[_Request] | None:
-        with self._condition:
+        with self._work:
             while True:
                 while not self._queue and not self._stopping:
-                    self._condition.wait()
+                    self._work.wait()
                 if not self._queue:
                     return None  # stopping, and nothing left to do
                 self._linger()
@@ -116,7 +126,9 @@ class GroupCommitter:
                     count += len(nxt.transfers)
             self._queued_events -= count
             self._last_requests = len(taken)
-            self._condition.notify_all()
+            self._room.notify_all()
+            if self._queue:
+                self._work.notify()  # what is left is another worker's next batch
             return taken
 
     def _linger(self) -> None:
@@ -135,7 +147,7 @@ class GroupCommitter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._condition.wait(remaining)
+            self._work.wait(remaining)
 
     def _run(self) -> None:
         if self._on_worker_start is not None:

@@ -1,12 +1,24 @@
 """Persistence for the ledger: the schema, and the hot path on raw DB-API connections.
 
-One transaction per batch: lock and load what the batch touches, evaluate it in memory
-(engine.Batch), write the rows with one statement per table (COPY on PostgreSQL), commit once.
+One transaction per batch: evaluate it in memory (engine.Batch), write the rows with one
+statement per table (COPY on PostgreSQL), commit once. Two ways to know the balances a batch
+is evaluated on:
+
+- **Warm** (the usual case): this process holds the accounts and pending transfers in memory,
+  as they stood after the last transaction *it* committed, and names that transaction's head
+  token in its write (`ledger_head`, see migration 0012). If any other writer committed in
+  between, the head's CHECK rejects the write, the batch is retried cold, and the process
+  stays cold for a second. No lock-and-load round trip, and on PostgreSQL batch N+1 is
+  evaluated while batch N's updates and COMMIT run (write phases go one at a time, in order).
+  TigerBeetle keeps its state in memory for the same reason; the head makes it safe for more
+  than one process to write.
+- **Cold** (after a start, a failure, another writer, or a due pending transfer): lock and
+  load what the batch touches, as below, then warm the cache with it.
 
 Locking (PostgreSQL): pending rows, then accounts, each in id order, with SELECT ... FOR
-UPDATE, so concurrent writers queue on the accounts they share and never deadlock; should the
-server still report a deadlock or a serialisation failure, the batch is retried whole. SQLite
-has one writer at a time (BEGIN IMMEDIATE).
+UPDATE, then the head row last, so concurrent writers queue on the accounts they share and
+never deadlock; should the server still report a deadlock or a serialisation failure, the
+batch is retried whole. SQLite has one writer at a time (BEGIN IMMEDIATE).
 
 Idempotency is optimistic: a batch is first evaluated without looking its ids up; a unique
 violation on insert, or any failed event whose id turns out to be stored, re-runs the batch
@@ -16,7 +28,9 @@ transfers cost nothing extra.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -163,6 +177,19 @@ pending_table = sa.Table(
     ),
 )
 
+# One row, moved by every write transaction (see the module's docstring and migration 0012).
+head_table = sa.Table(
+    "ledger_head",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("token", sa.BigInteger, nullable=False),
+    sa.Column("previous", sa.BigInteger, nullable=False),
+    sa.Column("expected", sa.BigInteger, nullable=False),
+    sa.Column("batches", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("previous = expected", name="ck_ledger_head_guard"),
+)
+HEAD_GUARD = "ck_ledger_head_guard"
+
 ACCOUNT_COLUMNS = tuple(column.name for column in accounts_table.columns)
 PENDING_COLUMNS = tuple(column.name for column in pending_table.columns)
 
@@ -170,6 +197,24 @@ ATTEMPTS_MAX = 20  # retries of one batch after a transient conflict
 EXPIRY_SWEEP_MAX = 1_000  # expired pendings voided per batch; the rest go in the next
 STATEMENT_ENTRIES_MAX = 10_000
 STREAM_ROWS_MIN = 256  # larger batches COPY their rows while being evaluated
+COLD_AFTER_STALE_S = 1.0  # another process is writing: lock and load for this long
+CACHED_ACCOUNTS_MAX = 200_000  # beyond this the cache starts again (entries reload on demand)
+CACHED_PENDINGS_MAX = 100_000
+NEVER = (1 << 63) - 1
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class _Cache:
+    """The ledger's state as this process last wrote it: valid while the head shows `token`.
+
+    Replaced whole (never cleared in place) when it can no longer be trusted, so a batch
+    still holding the old object can only fail its head check, never spoil the new one.
+    """
+
+    token: int | None = None  # None: cold, lock and load
+    accounts: dict[int, Account] = dataclasses.field(default_factory=dict)
+    pendings: dict[int, PendingState] = dataclasses.field(default_factory=dict)
+    next_due: int = NEVER  # no open pending transfer expires before this (ns)
 
 
 class _RetryBatchError(Exception):
@@ -193,6 +238,17 @@ class LedgerStore:
         self._last_timestamp = 0
         self._cursors = 0
         self._local = threading.local()
+        # The cache and the order of batches (see the module's docstring).
+        self._cache = _Cache()
+        self._cache_lock = threading.Lock()
+        self._evaluating = threading.Lock()  # one batch evaluated at a time, in head order
+        self._turns = threading.Condition()
+        self._issued = 0  # warm batches evaluated ...
+        self._written = 0  # ... and of those, written (committed or failed)
+        self._committed_token: int | None = None
+        self._cold_until = 0.0
+        self.warm_batches = 0  # for benchmarks and tests
+        self.cold_batches = 0
 
     # ------------------------------------------------------------------ connections
     @contextmanager
@@ -210,8 +266,8 @@ class LedgerStore:
                 driver.execute("BEGIN IMMEDIATE")
             yield driver
             if self._postgres:
-                driver.commit()
-            else:
+                driver.commit()  # nothing to do if the batch's pipeline committed
+            elif driver.in_transaction:
                 driver.execute("COMMIT")
         except BaseException as error:
             if _disconnected(error):
@@ -319,63 +375,230 @@ class LedgerStore:
             )
             results = batch.create_accounts(accounts)
             self._write_accounts(conn, batch.accounts_created)
-            self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
             return batch, results
 
-        results: list[CreateAccountResult] = self._run(run)[1]
+        results: list[CreateAccountResult] = self._retrying(lambda lookup: self._cold(run, lookup))
         return results
 
     def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
-        def run(conn: Any, lookup: bool) -> tuple[Batch, list[CreateTransferResult]]:
-            now = self.clock.now_ns()
-            # Sets of UUIDs hash in Python; sets of uuid.int hash in C. Keep ints until the
-            # ids go to the database.
-            pending_ids = {
-                t.pending_id.int: t.pending_id for t in transfers if type(t.pending_id) is uuid.UUID
-            }
-            account_ids: dict[int, uuid.UUID] = {}
-            for t in transfers:
-                for account_id in (t.debit_account_id, t.credit_account_id):
-                    if type(account_id) is uuid.UUID:
-                        account_ids[account_id.int] = account_id
-            pendings, accounts = self._lock_batch(conn, now, pending_ids, account_ids)
-            missing = [value for key, value in pending_ids.items() if key not in pendings]
-            existing: dict[int, Transfer] = {}
-            if lookup:
-                ids = [t.id for t in transfers if type(t.id) is uuid.UUID]
-                existing = self._load_transfers(conn, ids + missing)
-            not_pending = {m.int for m in missing} & existing.keys()
-            if missing and not lookup:
-                not_pending = set(self._load_transfers(conn, missing))
-            batch = Batch(
-                accounts=accounts,
-                pendings=pendings,
-                existing=existing,
-                not_pending_ids=not_pending,
-                ledgers=set(),
-                timestamp_start=self._timestamp_start(accounts.values()),
-                now_ns=now,
-            )
-            stream = self._postgres and len(transfers) > STREAM_ROWS_MIN
-            with self._streaming_rows(conn, batch) if stream else nullcontext():
-                batch.expire_due(list(pendings.values()))
-                results = batch.create_transfers(transfers)
-                batch.flush()
-            if not lookup:
-                failed = [
-                    t.id
-                    for t, r in zip(transfers, results, strict=True)
-                    if r not in TRANSFER_SUCCESS and type(t.id) is uuid.UUID
-                ]
-                if failed and self._load_transfers(conn, failed):
-                    # A failure may really be the retry of a stored transfer: look again.
-                    raise _RetryBatchError(lookup=True)
-            self._write_batch(conn, batch)
-            self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
-            return batch, results
-
-        results: list[CreateTransferResult] = self._run(run)[1]
+        results: list[CreateTransferResult] = self._retrying(
+            lambda lookup: self._apply_transfers(transfers, lookup)
+        )
         return results
+
+    def _apply_transfers(
+        self, transfers: Sequence[Transfer], lookup: bool
+    ) -> list[CreateTransferResult]:
+        # Sets of UUIDs hash in Python; sets of uuid.int hash in C. Keep ints until the ids
+        # go to the database.
+        pending_ids = {
+            t.pending_id.int: t.pending_id for t in transfers if type(t.pending_id) is uuid.UUID
+        }
+        account_ids: dict[int, uuid.UUID] = {}
+        for t in transfers:
+            for account_id in (t.debit_account_id, t.credit_account_id):
+                if type(account_id) is uuid.UUID:
+                    account_ids[account_id.int] = account_id
+
+        def cold_body(conn: Any, lookup: bool) -> tuple[Batch, list[CreateTransferResult]]:
+            now = self.clock.now_ns()
+            pendings, accounts = self._lock_batch(conn, now, pending_ids, dict(account_ids))
+            return self._evaluate(
+                conn, transfers, lookup, now, pending_ids, accounts, pendings, cold=True
+            )
+
+        self._evaluating.acquire()  # _cold and _warm let it go
+        try:
+            cold = (
+                self._cache.token is None
+                or self._cache.next_due <= self.clock.now_ns()
+                or time.monotonic() < self._cold_until
+            )
+        except BaseException:
+            self._evaluating.release()
+            raise
+        if cold:
+            return self._cold(cold_body, lookup, locked=True)  # type: ignore[no-any-return]
+        return self._warm(transfers, lookup, pending_ids, account_ids)
+
+    def _evaluate(
+        self,
+        conn: Any,
+        transfers: Sequence[Transfer],
+        lookup: bool,
+        now: int,
+        pending_ids: dict[int, uuid.UUID],
+        accounts: dict[int, Account],
+        pendings: dict[int, PendingState],
+        *,
+        cold: bool,
+    ) -> tuple[Batch, list[CreateTransferResult]]:
+        """Evaluate a batch on the state given; due pendings in `pendings` expire first."""
+        missing = [value for key, value in pending_ids.items() if key not in pendings]
+        existing: dict[int, Transfer] = {}
+        if lookup:
+            ids = [t.id for t in transfers if type(t.id) is uuid.UUID]
+            existing = self._load_transfers(conn, ids + missing)
+        not_pending = {m.int for m in missing} & existing.keys()
+        if missing and not lookup:
+            not_pending = set(self._load_transfers(conn, missing))
+        batch = Batch(
+            accounts=accounts,
+            pendings=pendings,
+            existing=existing,
+            not_pending_ids=not_pending,
+            ledgers=set(),
+            # Timestamps follow every other writer's: a cold batch's accounts carry theirs (a
+            # warm batch holds only accounts this process wrote or read, all counted already).
+            timestamp_start=self._timestamp_start(accounts.values() if cold else ()),
+            now_ns=now,
+        )
+        stream = self._postgres and len(transfers) > STREAM_ROWS_MIN
+        with self._streaming_rows(conn, batch) if stream else nullcontext():
+            if cold:  # the pending transfers it locked include those due; warm: none is due
+                batch.expire_due(list(pendings.values()))
+            results = batch.create_transfers(transfers)
+            batch.flush()
+        if not lookup:
+            failed = [
+                t.id
+                for t, r in zip(transfers, results, strict=True)
+                if r not in TRANSFER_SUCCESS and type(t.id) is uuid.UUID
+            ]
+            if failed and self._load_transfers(conn, failed):
+                # A failure may really be the retry of a stored transfer: look again.
+                raise _RetryBatchError(lookup=True)
+        self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
+        return batch, results
+
+    def _warm(
+        self,
+        transfers: Sequence[Transfer],
+        lookup: bool,
+        pending_ids: dict[int, uuid.UUID],
+        account_ids: dict[int, uuid.UUID],
+    ) -> list[CreateTransferResult]:
+        """Evaluate on the cache, then write with the head check; called holding
+        `_evaluating`, which it lets go.
+
+        On PostgreSQL the lock is let go before the write phase, so the next batch is
+        evaluated (and its rows streamed) while this one updates and commits.
+        """
+        held = True
+        try:
+            if len(self._cache.accounts) > CACHED_ACCOUNTS_MAX or (
+                len(self._cache.pendings) > CACHED_PENDINGS_MAX
+            ):
+                self._drain()  # no batch in flight still refers to the entries let go
+                old = self._cache
+                self._cache = _Cache(token=old.token, next_due=old.next_due)
+            cache = self._cache
+            expected = cache.token
+            with self._transaction() as conn:
+                try:
+                    self._load_missing(conn, cache, pending_ids, account_ids)
+                    # No pending transfer is due (next_due), so none expires here.
+                    batch, results = self._evaluate(
+                        conn,
+                        transfers,
+                        lookup,
+                        self.clock.now_ns(),
+                        pending_ids,
+                        cache.accounts,
+                        cache.pendings,
+                        cold=False,
+                    )
+                    statements = self._write_statements(batch, warm=True)
+                    for pending in batch.pending_new.values():
+                        if 0 < pending.expires_at < cache.next_due:
+                            cache.next_due = pending.expires_at
+                    _forget_resolved(cache, batch)
+                    token = _new_token()
+                    cache.token = token
+                    with self._turns:
+                        self._issued += 1
+                        ticket = self._issued
+                except BaseException:
+                    self._spoil(cache)  # the evaluation may have changed cached balances
+                    raise
+                if self._postgres:
+                    held = False
+                    self._evaluating.release()
+                try:
+                    self._wait_turn(ticket)
+                    self._send(conn, statements, expected=expected, token=token)
+                except BaseException as error:
+                    self._spoil(cache)
+                    if _transient(error) == "stale" and expected == self._committed_token:
+                        # Not this process' earlier batch failing: another writer moved the
+                        # head. Lock and load for a while instead of failing every batch.
+                        self._cold_until = time.monotonic() + COLD_AFTER_STALE_S
+                    raise
+                else:
+                    self._committed_token = token
+                    self.warm_batches += 1
+                finally:
+                    self._finish(ticket)
+            return results
+        finally:
+            if held:
+                self._evaluating.release()
+
+    def _load_missing(
+        self,
+        conn: Any,
+        cache: _Cache,
+        pending_ids: dict[int, uuid.UUID],
+        account_ids: dict[int, uuid.UUID],
+    ) -> None:
+        """Read into the cache what a warm batch names and it lacks (no locks: the head
+        check at the write proves nobody changed them since)."""
+        wanted_pendings = [value for key, value in pending_ids.items() if key not in cache.pendings]
+        wanted = {key: value for key, value in account_ids.items() if key not in cache.accounts}
+        if not wanted_pendings and not wanted:
+            return
+        self._drain()  # the database must show every batch the cache already holds
+        pendings = self._select_pendings(conn, wanted_pendings)
+        cache.pendings.update(pendings)
+        for p in pendings.values():
+            for account_id in (p.debit_account_id, p.credit_account_id):
+                if account_id.int not in cache.accounts:
+                    wanted[account_id.int] = account_id
+        if wanted:
+            selected = self._select_accounts(conn, list(wanted.values()))
+            accounts = {a.id.int: a for a in selected.values()}
+            cache.accounts.update(accounts)
+            newest = max((a.last_transfer_timestamp for a in accounts.values()), default=0)
+            self._last_timestamp = max(self._last_timestamp, newest)
+
+    def _cold(self, body: Any, lookup: bool, *, locked: bool = False) -> Any:
+        """Run `body(conn, lookup) -> (batch, results)` locking and loading, then warm the
+        cache with what the batch locked."""
+        if not locked:
+            self._evaluating.acquire()
+        try:
+            self._drain()
+            token = _new_token()
+            with self._transaction() as conn:
+                batch, results = body(conn, lookup)
+                previous, next_due = self._send(
+                    conn, self._write_statements(batch, warm=False), expected=None, token=token
+                )
+            cache = self._cache
+            if cache.token is None or previous != cache.token:
+                # Someone else wrote since: trust only what this transaction locked.
+                cache = self._cache = _Cache()
+            cache.accounts.update(batch.accounts)
+            cache.pendings.update(
+                (key, p) for key, p in batch.pendings.items() if p.status is PendingStatus.PENDING
+            )
+            _forget_resolved(cache, batch)
+            cache.token, cache.next_due = token, next_due
+            self._committed_token = token
+            self.cold_batches += 1
+            return results
+        finally:
+            self._evaluating.release()
 
     def _lock_batch(
         self,
@@ -422,10 +645,10 @@ class LedgerStore:
 
     def expire_due(self) -> int:
         """Void every pending transfer whose timeout has passed (a batch with no events)."""
-        batch, _ = self._run(lambda conn, _lookup: self._expire_run(conn))
-        return len(batch.rows)
+        expired: int = self._retrying(lambda lookup: self._cold(self._expire_run, lookup))
+        return expired
 
-    def _expire_run(self, conn: Any) -> tuple[Batch, list[CreateTransferResult]]:
+    def _expire_run(self, conn: Any, _lookup: bool) -> tuple[Batch, int]:
         now = self.clock.now_ns()
         due = self._due_pendings(conn, now)
         pendings = self._lock_pendings(conn, [p.id for p in due])
@@ -441,18 +664,17 @@ class LedgerStore:
             timestamp_start=self._timestamp_start(accounts.values()),
             now_ns=now,
         )
-        batch.expire_due(list(pendings.values()))
-        self._write_batch(conn, batch)
+        expired = batch.expire_due(list(pendings.values()))
         self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
-        return batch, []
+        return batch, expired
 
-    def _run(self, body: Any) -> Any:
-        """Run `body(conn, lookup)` in a transaction, retrying transient conflicts."""
+    def _retrying(self, once: Any) -> Any:
+        """Run `once(lookup)`, again after a transient conflict (with every id looked up
+        after a unique violation or a lost connection)."""
         lookup = False
         for attempt in range(ATTEMPTS_MAX):
             try:
-                with self._transaction() as conn:
-                    return body(conn, lookup)
+                return once(lookup)
             except _RetryBatchError as retry:
                 lookup = lookup or retry.lookup
             except Exception as error:
@@ -460,12 +682,38 @@ class LedgerStore:
                 if kind is None:
                     raise
                 lookup = lookup or kind in ("unique", "disconnect")
+                if kind == "stale":
+                    continue  # the cache was stale, not the database busy: go again now
             time.sleep(min(0.001 * (2**attempt), 0.05))
         raise DomainError(
             LedgerError.LEDGER_BUSY,
             "the ledger stayed busy with conflicting writes; try again",
             status=503,
         )
+
+    # ------------------------------------------------------------------ the cache's order
+    def _spoil(self, cache: _Cache) -> None:
+        """A batch evaluated on `cache` failed: nobody may build on that cache any more."""
+        with self._cache_lock:
+            if self._cache is cache:
+                self._cache = _Cache()
+
+    def _wait_turn(self, ticket: int) -> None:
+        """Write phases run one at a time, in the order their batches were evaluated."""
+        with self._turns:
+            while self._written != ticket - 1:
+                self._turns.wait()
+
+    def _finish(self, ticket: int) -> None:
+        with self._turns:
+            self._written = ticket
+            self._turns.notify_all()
+
+    def _drain(self) -> None:
+        """Wait until every evaluated batch has committed or failed."""
+        with self._turns:
+            while self._written != self._issued:
+                self._turns.wait()
 
     def _timestamp_start(self, accounts: Iterable[Account]) -> int:
         newest = max((a.last_transfer_timestamp for a in accounts), default=0)
@@ -602,13 +850,6 @@ class LedgerStore:
         sql = f"INSERT INTO ledger_accounts ({', '.join(ACCOUNT_COLUMNS)}) VALUES ({marks})"
         _executemany(conn, self._sql(sql), rows, postgres=self._postgres)
 
-    def _write_batch(self, conn: Any, batch: Batch) -> None:
-        """Transfers first (a duplicate id fails fast), then pendings, then balances."""
-        if self._postgres:
-            self._write_batch_postgres(conn, batch)
-        else:
-            self._write_batch_sqlite(conn, batch)
-
     @contextmanager
     def _streaming_rows(self, conn: Any, batch: Batch) -> Iterator[None]:
         """On PostgreSQL, COPY the batch's transfer rows while it is being evaluated.
@@ -640,111 +881,151 @@ class LedgerStore:
         batch.sink = None
         batch.rows.clear()  # written
 
-    def _write_batch_postgres(self, conn: Any, batch: Batch) -> None:
-        """The batch's writes and its COMMIT in one round trip (pipeline mode).
+    def _write_statements(self, batch: Batch, *, warm: bool) -> list[_Statement]:
+        """The batch's writes as (sql, parameters, many): built now, sent later.
 
-        Rows not streamed during evaluation (small batches, expiry sweeps) go as one
-        INSERT ... SELECT FROM unnest(...) per table: COPY cannot be pipelined, and for a
-        few rows the round trips cost more than the statement.
+        Built while the evaluation lock is held, because the next batch changes the same
+        cached account objects. Transfers first (a duplicate id fails fast), then pendings,
+        then balances. A warm batch locks what it changes in id order first, pendings then
+        accounts, like a cold one, so writers of several processes never deadlock.
         """
-        with conn.pipeline():
-            if batch.rows:
-                columns = list(zip(*batch.rows, strict=True))
-                conn.execute(
-                    _PG_INSERT_TRANSFERS,
-                    [
-                        _uuid_array(list(column)) if kind == "uuid" else _int_array(list(column))
-                        for column, kind in zip(columns, _TRANSFER_PG_TYPES, strict=True)
-                    ],
-                )
-            if batch.pending_new:
-                rows = [_pending_row(p) for p in batch.pending_new.values()]
-                columns = list(zip(*rows, strict=True))
-                conn.execute(
-                    _PG_INSERT_PENDINGS,
-                    [
-                        _uuid_array(list(column)) if kind == "uuid" else _int_array(list(column))
-                        for column, kind in zip(columns, _PENDING_PG_TYPES, strict=True)
-                    ],
-                )
-            self._update_postgres(conn, batch)
-            conn.commit()
+        if self._postgres:
+            return self._statements_postgres(batch, warm=warm)
+        return self._statements_sqlite(batch)
 
-    def _update_postgres(self, conn: Any, batch: Batch) -> None:
-        if batch.pending_changed:
-            changed = list(batch.pending_changed.values())
-            conn.execute(
-                "UPDATE ledger_pending_transfers AS p SET status = v.status, "
-                "resolved_by = v.resolved_by "
-                "FROM unnest(%s::uuid[], %s::smallint[], %s::uuid[]) "
-                "AS v(id, status, resolved_by) WHERE p.id = v.id",
-                (
-                    _uuid_array([p.id for p in changed]),
-                    _int_array([int(p.status) for p in changed]),
-                    _uuid_array([p.resolved_by for p in changed]),
-                ),
-            )
-        if batch.touched:
-            touched = list(batch.touched.values())
-            conn.execute(
-                "UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dq, "
-                "credits_pending = v.cp, credits_posted = v.cq, "
-                "last_transfer_timestamp = v.ts "
-                "FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], "
-                "%s::bigint[], %s::bigint[]) AS v(id, dp, dq, cp, cq, ts) WHERE a.id = v.id",
-                (
-                    _uuid_array([a.id for a in touched]),
-                    _int_array([a.debits_pending for a in touched]),
-                    _int_array([a.debits_posted for a in touched]),
-                    _int_array([a.credits_pending for a in touched]),
-                    _int_array([a.credits_posted for a in touched]),
-                    _int_array([a.last_transfer_timestamp for a in touched]),
-                ),
-            )
-
-    def _write_batch_sqlite(self, conn: sqlite3.Connection, batch: Batch) -> None:
+    def _statements_postgres(self, batch: Batch, *, warm: bool) -> list[_Statement]:
+        """Rows not streamed during evaluation (small batches, expiry sweeps) go as one
+        INSERT ... SELECT FROM unnest(...) per table: COPY cannot be pipelined, and for a
+        few rows the round trips cost more than the statement."""
+        out: list[_Statement] = []
         if batch.rows:
-            marks = ", ".join(["?"] * len(TRANSFER_COLUMNS))
-            conn.executemany(
-                f"INSERT INTO ledger_transfers ({', '.join(TRANSFER_COLUMNS)}) VALUES ({marks})",
-                [_sqlite_row(row) for row in batch.rows],
+            columns = list(zip(*batch.rows, strict=True))
+            out.append((_PG_INSERT_TRANSFERS, _arrays(columns, _TRANSFER_PG_TYPES), False))
+        if batch.pending_new:
+            rows = [_pending_row(p) for p in batch.pending_new.values()]
+            columns = list(zip(*rows, strict=True))
+            out.append((_PG_INSERT_PENDINGS, _arrays(columns, _PENDING_PG_TYPES), False))
+        changed = sorted(batch.pending_changed.values(), key=_by_id)
+        touched = sorted(batch.touched.values(), key=_by_id)
+        if warm and changed:
+            ids = _uuid_array([p.id for p in changed])
+            out.append((_PG_LOCK_IDS.format(table="ledger_pending_transfers"), (ids,), False))
+        if warm and touched:
+            ids = _uuid_array([a.id for a in touched])
+            out.append((_PG_LOCK_IDS.format(table="ledger_accounts"), (ids,), False))
+        if changed:
+            parameters = (
+                _uuid_array([p.id for p in changed]),
+                _int_array([int(p.status) for p in changed]),
+                _uuid_array([p.resolved_by for p in changed]),
+            )
+            out.append((_PG_UPDATE_PENDINGS, parameters, False))
+        if touched:
+            balances = (
+                _uuid_array([a.id for a in touched]),
+                _int_array([a.debits_pending for a in touched]),
+                _int_array([a.debits_posted for a in touched]),
+                _int_array([a.credits_pending for a in touched]),
+                _int_array([a.credits_posted for a in touched]),
+                _int_array([a.last_transfer_timestamp for a in touched]),
+            )
+            out.append((_PG_UPDATE_ACCOUNTS, balances, False))
+        return out
+
+    def _statements_sqlite(self, batch: Batch) -> list[_Statement]:
+        out: list[_Statement] = []
+        if batch.rows:
+            out.append(
+                (
+                    _sqlite_insert("ledger_transfers", TRANSFER_COLUMNS),
+                    [_sqlite_row(row) for row in batch.rows],
+                    True,
+                )
             )
         if batch.pending_new:
-            marks = ", ".join(["?"] * len(PENDING_COLUMNS))
-            conn.executemany(
-                f"INSERT INTO ledger_pending_transfers ({', '.join(PENDING_COLUMNS)}) "
-                f"VALUES ({marks})",
-                [_sqlite_row(_pending_row(p)) for p in batch.pending_new.values()],
+            out.append(
+                (
+                    _sqlite_insert("ledger_pending_transfers", PENDING_COLUMNS),
+                    [_sqlite_row(_pending_row(p)) for p in batch.pending_new.values()],
+                    True,
+                )
             )
         if batch.pending_changed:
-            conn.executemany(
-                "UPDATE ledger_pending_transfers SET status = ?, resolved_by = ? WHERE id = ?",
-                [
-                    (int(p.status), self._id(p.resolved_by), p.id.hex)
-                    for p in batch.pending_changed.values()
-                ],
+            out.append(
+                (
+                    "UPDATE ledger_pending_transfers SET status = ?, resolved_by = ? WHERE id = ?",
+                    [
+                        (int(p.status), self._id(p.resolved_by), p.id.hex)
+                        for p in batch.pending_changed.values()
+                    ],
+                    True,
+                )
             )
         if batch.touched:
-            conn.executemany(
-                "UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, "
-                "credits_pending = ?, credits_posted = ?, last_transfer_timestamp = ? "
-                "WHERE id = ?",
-                [
-                    (
-                        a.debits_pending,
-                        a.debits_posted,
-                        a.credits_pending,
-                        a.credits_posted,
-                        a.last_transfer_timestamp,
-                        a.id.hex,
-                    )
-                    for a in batch.touched.values()
-                ],
+            out.append(
+                (
+                    _SQLITE_UPDATE_ACCOUNTS,
+                    [
+                        (
+                            a.debits_pending,
+                            a.debits_posted,
+                            a.credits_pending,
+                            a.credits_posted,
+                            a.last_transfer_timestamp,
+                            a.id.hex,
+                        )
+                        for a in batch.touched.values()
+                    ],
+                    True,
+                )
             )
+        return out
+
+    def _send(
+        self, conn: Any, statements: list[_Statement], *, expected: int | None, token: int
+    ) -> tuple[int, int]:
+        """Send the writes, move the head, commit: one round trip on PostgreSQL.
+
+        `expected` is the head token a warm batch was evaluated on (the head's CHECK fails
+        the transaction if it moved); None for a cold batch, whose locks already hold what
+        it read. Answers the token replaced and, for a cold batch, when the next open
+        pending transfer expires (NEVER if none does).
+        """
+        if self._postgres:
+            with conn.pipeline():
+                for sql, parameters, _many in statements:
+                    conn.execute(sql, parameters)
+                if expected is None:
+                    conn.execute(_HEAD_ENSURE)
+                head = conn.cursor()
+                head.execute(_HEAD_MOVE, (expected, token))
+                due = None
+                if expected is None:
+                    due = conn.cursor()
+                    due.execute(_NEXT_DUE)
+                conn.commit()
+            moved = head.fetchone()
+            next_due = due.fetchone() if due is not None else None
+        else:
+            for sql, parameters, many in statements:
+                if many:
+                    conn.executemany(sql, parameters)
+                else:
+                    conn.execute(sql, parameters)
+            if expected is None:
+                conn.execute(_HEAD_ENSURE)
+            moved = conn.execute(_HEAD_MOVE.replace("%s", "?"), (expected, token)).fetchone()
+            next_due = conn.execute(_NEXT_DUE).fetchone() if expected is None else None
+            if moved is not None:
+                conn.execute("COMMIT")
+        if moved is None:
+            raise RuntimeError("ledger_head has no row: run `tijarat db upgrade`")
+        due_at = next_due[0] if next_due is not None and next_due[0] is not None else NEVER
+        return int(moved[0]), int(due_at)
 
     # ------------------------------------------------------------------ admin
     def set_account_closed(self, account_id: uuid.UUID, *, closed: bool) -> Account:
-        with self._transaction() as conn:
+        def run(conn: Any, _lookup: bool) -> tuple[Batch, Account]:
             accounts = self._lock_accounts(conn, [account_id])
             account = accounts.get(account_id.int)
             if account is None:
@@ -762,7 +1043,19 @@ class LedgerStore:
                 self._sql("UPDATE ledger_accounts SET flags = %s WHERE id = %s"),
                 (account.flags, self._id(account_id)),
             )
-            return account
+            batch = Batch(
+                accounts=accounts,
+                pendings={},
+                existing={},
+                not_pending_ids=set(),
+                ledgers=set(),
+                timestamp_start=self._timestamp_start([]),
+                now_ns=self.clock.now_ns(),
+            )
+            return batch, dataclasses.replace(account)  # the cache keeps the original
+
+        changed: Account = self._retrying(lambda lookup: self._cold(run, lookup))
+        return changed
 
     # ------------------------------------------------------------------ queries
     def lookup_accounts(self, ids: Sequence[uuid.UUID]) -> list[Account]:
@@ -780,6 +1073,16 @@ class LedgerStore:
             (self._ids_param(ids),),
         ).fetchall()
         return {a.id: a for a in map(self._account, rows)}
+
+    def _select_pendings(self, conn: Any, ids: Sequence[uuid.UUID]) -> dict[int, PendingState]:
+        if not ids:
+            return {}
+        columns = ", ".join(PENDING_COLUMNS)
+        rows = conn.execute(
+            self._sql(f"SELECT {columns} FROM ledger_pending_transfers WHERE {self._in_ids('id')}"),
+            (self._ids_param(ids),),
+        ).fetchall()
+        return {p.id.int: p for p in map(self._pending, rows)}
 
     def accounts_by_owner(self, owner_id: uuid.UUID) -> list[Account]:
         columns = ", ".join(ACCOUNT_COLUMNS)
@@ -936,6 +1239,38 @@ class LedgerStore:
             cursor.close()
 
 
+_Statement = tuple[str, Any, bool]  # sql, parameters, executemany
+
+
+def _forget_resolved(cache: _Cache, batch: Batch) -> None:
+    """Keep open pending transfers only: one resolved is read again if ever named again
+    (a second post or void), and the cache does not grow with every payment ever made."""
+    for pending in batch.pending_changed.values():
+        if pending.status is not PendingStatus.PENDING:
+            cache.pendings.pop(pending.id.int, None)
+
+
+def _new_token() -> int:
+    """A head token: random, so no writer can end up with the token another expects."""
+    return secrets.randbits(63)
+
+
+def _by_id(item: Account | PendingState) -> int:
+    return item.id.int
+
+
+def _arrays(columns: Sequence[Sequence[Any]], kinds: Sequence[str]) -> list[str]:
+    return [
+        _uuid_array(list(column)) if kind == "uuid" else _int_array(list(column))
+        for column, kind in zip(columns, kinds, strict=True)
+    ]
+
+
+def _sqlite_insert(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join(["?"] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
 def _unnest_insert(table: str, columns: Sequence[str], types: Sequence[str]) -> str:
     casts = ", ".join(f"%s::{kind}[]" for kind in types)
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
@@ -1033,6 +1368,38 @@ _PG_LOCK_ACCOUNTS = (
 )
 
 
+_SQLITE_UPDATE_ACCOUNTS = (
+    "UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, "
+    "credits_posted = ?, last_transfer_timestamp = ? WHERE id = ?"
+)
+_PG_LOCK_IDS = "SELECT 1 FROM {table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
+_PG_UPDATE_PENDINGS = (
+    "UPDATE ledger_pending_transfers AS p SET status = v.status, resolved_by = v.resolved_by "
+    "FROM unnest(%s::uuid[], %s::smallint[], %s::uuid[]) AS v(id, status, resolved_by) "
+    "WHERE p.id = v.id"
+)
+_PG_UPDATE_ACCOUNTS = (
+    "UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dq, "
+    "credits_pending = v.cp, credits_posted = v.cq, last_transfer_timestamp = v.ts "
+    "FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+    "%s::bigint[]) AS v(id, dp, dq, cp, cq, ts) WHERE a.id = v.id"
+)
+# A cold batch expects whatever token is there; a warm one names it, and the CHECK
+# (previous = expected) fails the transaction if the head moved since.
+_HEAD_MOVE = (
+    "UPDATE ledger_head SET previous = token, expected = COALESCE(CAST(%s AS BIGINT), token), "
+    "token = %s, batches = batches + 1 WHERE id = 1 RETURNING previous"
+)
+# Cold batches make sure the row is there (a schema made without the migration's insert).
+_HEAD_ENSURE = (
+    "INSERT INTO ledger_head (id, token, previous, expected, batches) VALUES (1, 0, 0, 0, 0) "
+    "ON CONFLICT DO NOTHING"
+)
+_NEXT_DUE = (
+    "SELECT min(expires_at) FROM ledger_pending_transfers WHERE status = 1 AND expires_at > 0"
+)
+
+
 def _executemany(conn: Any, sql: str, rows: list[tuple[Any, ...]], *, postgres: bool) -> None:
     if postgres:
         with conn.cursor() as cursor:
@@ -1059,8 +1426,9 @@ def _disconnected(error: BaseException) -> bool:
     )
 
 
-def _transient(error: Exception) -> str | None:
-    """'unique', 'conflict', 'disconnect' or None: errors worth running the batch again for.
+def _transient(error: BaseException) -> str | None:
+    """'unique', 'conflict', 'disconnect', 'stale' or None: errors worth running the batch
+    again for ('stale': a warm batch's cache was not the database's state any more).
 
     After a disconnect the batch's commit may or may not have landed; it is re-run with its
     ids looked up, so what landed answers `exists` and nothing is applied twice.
@@ -1069,6 +1437,8 @@ def _transient(error: Exception) -> str | None:
         return "disconnect"
     if isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error):
         return "unique"
+    if isinstance(error, sqlite3.IntegrityError) and HEAD_GUARD in str(error):
+        return "stale"
     if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
         return "conflict"
     try:
@@ -1077,6 +1447,8 @@ def _transient(error: Exception) -> str | None:
         return None
     if isinstance(error, pg.UniqueViolation):
         return "unique"
+    if isinstance(error, pg.CheckViolation) and error.diag.constraint_name == HEAD_GUARD:
+        return "stale"
     if isinstance(error, pg.DeadlockDetected | pg.SerializationFailure | pg.LockNotAvailable):
         return "conflict"
     return None

@@ -1,0 +1,226 @@
+"""The ledger's warm path: balances held in memory, trusted only while the head says so.
+
+Two containers on one database stand for two processes. Each keeps the state its own last
+transaction left; these tests make the other one write in between and check that no stale
+balance is ever used (a limit is enforced against the other's writes, nothing is lost), that
+a failed warm batch spoils the cache instead of leaking into the next one, that batches from
+several threads overlap on PostgreSQL and still commit in order, and that a pending transfer
+coming due turns the next batch cold so that its funds are released first.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pg_support import PG_SKIP, PG_URL, create_pg_database
+from tijarat.bootstrap import Container, build
+from tijarat.kernel.clock import ManualClock
+from tijarat.ledger.model import Account, AccountFlags, Transfer, TransferFlags
+from tijarat.ledger.store import LedgerStore
+from tijarat.settings import Settings
+
+LEDGER = 1
+CODE = 1
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledger.db"
+        return
+    if PG_URL is None:
+        pytest.skip(PG_SKIP)
+    database, drop = create_pg_database()
+    try:
+        yield database
+    finally:
+        drop()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def pair(url: str, clock: ManualClock) -> Iterator[tuple[Container, Container]]:
+    first = build(Settings(database_url=url, environment="test"), clock=clock)
+    second = build(Settings(database_url=url, environment="test"), clock=clock)
+    try:
+        yield first, second
+    finally:
+        second.close()
+        first.close()
+
+
+def _accounts(container: Container, count: int, flags: int = 0) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(count)]
+    results = container.ledger.create_accounts([Account(i, LEDGER, CODE, flags=flags) for i in ids])
+    assert results == ["ok"] * count
+    return ids
+
+
+def _transfer(debit: uuid.UUID, credit: uuid.UUID, amount: int, **extra: object) -> Transfer:
+    return Transfer(uuid.uuid4(), debit, credit, amount, ledger=LEDGER, code=CODE, **extra)  # type: ignore[arg-type]
+
+
+def _store(container: Container) -> LedgerStore:
+    return container.ledger.store
+
+
+def _balance(container: Container, account: uuid.UUID) -> int:
+    found = container.ledger.get_account(account)
+    return found.credits_posted - found.debits_posted
+
+
+def test_a_cache_never_outlives_another_writer(pair: tuple[Container, Container]) -> None:
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    funding, sink = _accounts(first, 2)
+    (limited,) = _accounts(first, 1, flags=int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS))
+    assert first.ledger.create_transfers([_transfer(funding, limited, 100)]) == ["ok"]
+    # The first process is warm now: its next batch is evaluated on what it holds.
+    warm_before = _store(first).warm_batches
+    assert first.ledger.create_transfers([_transfer(limited, sink, 10)]) == ["ok"]
+    assert _store(first).warm_batches == warm_before + 1
+
+    # The other process spends 80 of the 90 left; the first one still holds "90".
+    assert second.ledger.create_transfers([_transfer(limited, sink, 80)]) == ["ok"]
+    # 20 more would fit the stale 90, not the real 10: the head check sends it back cold.
+    cold_before = _store(first).cold_batches
+    assert first.ledger.create_transfers([_transfer(limited, sink, 20)]) == ["exceeds_credits"]
+    assert _store(first).cold_batches > cold_before
+    assert first.ledger.create_transfers([_transfer(limited, sink, 10)]) == ["ok"]
+    assert second.ledger.create_transfers([_transfer(limited, sink, 1)]) == ["exceeds_credits"]
+    assert _balance(first, limited) == 0
+    assert _balance(second, sink) == 100
+    assert first.ledger.verify().ok
+
+
+def test_writers_taking_turns_lose_nothing(pair: tuple[Container, Container]) -> None:
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    accounts = _accounts(first, 6)
+    rng = random.Random(5)
+    expected = dict.fromkeys(accounts, 0)
+    for step in range(60):
+        ledger = (first, second)[rng.random() < 0.5].ledger
+        batch = []
+        for _ in range(rng.randint(1, 4)):
+            debit, credit = rng.sample(accounts, 2)
+            amount = rng.randint(1, 1_000)
+            batch.append(_transfer(debit, credit, amount))
+            expected[debit] -= amount
+            expected[credit] += amount
+        send = ledger.create_transfers if step % 2 else ledger.submit_transfers
+        assert send(batch) == ["ok"] * len(batch)
+    for account in accounts:
+        assert _balance(first, account) == expected[account]
+        assert _balance(second, account) == expected[account]
+    assert first.ledger.verify().ok
+
+
+def test_a_failed_warm_batch_spoils_the_cache(pair: tuple[Container, Container]) -> None:
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    funding, sink = _accounts(first, 2)
+    stored = _transfer(funding, sink, 7)
+    assert second.ledger.create_transfers([stored]) == ["ok"]
+    assert first.ledger.create_transfers([_transfer(funding, sink, 1)]) == ["ok"]
+    # A batch whose evaluation counts `stored` as new fails on insert (its id is taken),
+    # after changing the cached balances; it is retried with its ids looked up.
+    fresh = _transfer(funding, sink, 5)
+    assert first.ledger.create_transfers([stored, fresh]) == ["exists", "ok"]
+    assert first.ledger.create_transfers([_transfer(funding, sink, 2)]) == ["ok"]
+    assert _balance(first, sink) == 7 + 1 + 5 + 2
+    assert first.ledger.verify().ok
+
+
+def test_a_due_pending_transfer_is_released_before_the_next_batch(
+    pair: tuple[Container, Container], clock: ManualClock
+) -> None:
+    first, _ = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    funding, sink = _accounts(first, 2)
+    (limited,) = _accounts(first, 1, flags=int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS))
+    assert first.ledger.create_transfers([_transfer(funding, limited, 50)]) == ["ok"]
+    hold = _transfer(limited, sink, 50, flags=TransferFlags.PENDING, timeout=30)
+    assert first.ledger.create_transfers([hold]) == ["ok"]
+    assert first.ledger.create_transfers([_transfer(limited, sink, 1)]) == ["exceeds_credits"]
+    clock.advance(timedelta(seconds=31))
+    # The hold came due: this batch runs cold, voids it first, then fits.
+    cold_before = _store(first).cold_batches
+    assert first.ledger.create_transfers([_transfer(limited, sink, 50)]) == ["ok"]
+    assert _store(first).cold_batches == cold_before + 1
+    (state,) = first.ledger.lookup_pending([hold.id])
+    assert state.status.name == "EXPIRED"
+    assert first.ledger.verify().ok
+
+
+def test_threads_overlap_batches_and_commit_in_order(pair: tuple[Container, Container]) -> None:
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    accounts = _accounts(first, 50)
+    rng = random.Random(9)
+    work = [
+        [_transfer(*rng.sample(accounts, 2), rng.randint(1, 500)) for _ in range(300)]
+        for _ in range(24)
+    ]
+    failures: list[BaseException] = []
+
+    def send(container: Container, batches: list[list[Transfer]]) -> None:
+        try:
+            for batch in batches:
+                assert container.ledger.create_transfers(batch) == ["ok"] * len(batch)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    # Three threads on the first process, one on the second: warm batches overlap, and the
+    # second process' writes keep knocking the first one cold.
+    threads = [
+        threading.Thread(target=send, args=(first, work[0:6])),
+        threading.Thread(target=send, args=(first, work[6:12])),
+        threading.Thread(target=send, args=(first, work[12:18])),
+        threading.Thread(target=send, args=(second, work[18:24])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+    expected = dict.fromkeys(accounts, 0)
+    for batch in work:
+        for t in batch:
+            expected[t.debit_account_id] -= t.amount
+            expected[t.credit_account_id] += t.amount
+    for account in accounts:
+        assert _balance(first, account) == expected[account]
+    assert first.ledger.verify().ok
+
+
+def test_every_write_transaction_moves_the_head(pair: tuple[Container, Container]) -> None:
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+
+    def head() -> tuple[int, int]:
+        with first.engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT token, batches FROM ledger_head")).one()
+        return int(row[0]), int(row[1])
+
+    token, batches = head()
+    funding, sink = _accounts(first, 2)
+    first.ledger.create_transfers([_transfer(funding, sink, 3)])
+    first.ledger.close_account(sink)
+    second.ledger.reopen_account(sink)
+    second.ledger.expire_due()
+    after_token, after_batches = head()
+    assert after_batches == batches + 5
+    assert after_token != token
