@@ -114,7 +114,9 @@ class LedgerService:
 
     def submit_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
         """Apply through the group commit; blocks until the shared commit is durable."""
-        return self.submit_transfers_async(transfers).result()
+        _check_batch_size(len(transfers))
+        check_shapes(transfers)  # a malformed request must not fail the callers it joins
+        return self._group_committer().apply(transfers)
 
     def submit_transfers_async(
         self, transfers: Sequence[Transfer]
