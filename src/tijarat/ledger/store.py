@@ -907,22 +907,22 @@ class LedgerStore:
             out.append((_PG_INSERT_PENDINGS, _arrays(columns, _PENDING_PG_TYPES), False))
         changed = sorted(batch.pending_changed.values(), key=_by_id)
         touched = sorted(batch.touched.values(), key=_by_id)
+        changed_ids = _uuid_array([p.id for p in changed])
+        touched_ids = _uuid_array([a.id for a in touched])
         if warm and changed:
-            ids = _uuid_array([p.id for p in changed])
-            out.append((_PG_LOCK_IDS.format(table="ledger_pending_transfers"), (ids,), False))
+            out.append((_PG_LOCK_PENDINGS_BY_ID, (changed_ids,), False))
         if warm and touched:
-            ids = _uuid_array([a.id for a in touched])
-            out.append((_PG_LOCK_IDS.format(table="ledger_accounts"), (ids,), False))
+            out.append((_PG_LOCK_ACCOUNTS_BY_ID, (touched_ids,), False))
         if changed:
             parameters = (
-                _uuid_array([p.id for p in changed]),
+                changed_ids,
                 _int_array([int(p.status) for p in changed]),
                 _uuid_array([p.resolved_by for p in changed]),
             )
             out.append((_PG_UPDATE_PENDINGS, parameters, False))
         if touched:
             balances = (
-                _uuid_array([a.id for a in touched]),
+                touched_ids,
                 _int_array([a.debits_pending for a in touched]),
                 _int_array([a.debits_posted for a in touched]),
                 _int_array([a.credits_pending for a in touched]),
@@ -1396,7 +1396,9 @@ _SQLITE_UPDATE_ACCOUNTS = (
     "UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, "
     "credits_posted = ?, last_transfer_timestamp = ? WHERE id = ?"
 )
-_PG_LOCK_IDS = "SELECT 1 FROM {table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
+_PG_LOCK_BY_ID = "SELECT 1 FROM {table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
+_PG_LOCK_PENDINGS_BY_ID = _PG_LOCK_BY_ID.format(table="ledger_pending_transfers")
+_PG_LOCK_ACCOUNTS_BY_ID = _PG_LOCK_BY_ID.format(table="ledger_accounts")
 _PG_UPDATE_PENDINGS = (
     "UPDATE ledger_pending_transfers AS p SET status = v.status, resolved_by = v.resolved_by "
     "FROM unnest(%s::uuid[], %s::smallint[], %s::uuid[]) AS v(id, status, resolved_by) "
