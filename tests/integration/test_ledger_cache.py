@@ -224,3 +224,40 @@ def test_every_write_transaction_moves_the_head(pair: tuple[Container, Container
     after_token, after_batches = head()
     assert after_batches == batches + 5
     assert after_token != token
+
+
+def test_small_batches_of_many_threads_share_commits(pair: tuple[Container, Container]) -> None:
+    first, _ = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    accounts = _accounts(first, 8)
+    work = [
+        [_transfer(*random.Random(n * 100 + k).sample(accounts, 2), 1 + k) for k in range(30)]
+        for n in range(12)
+    ]
+    failures: list[BaseException] = []
+
+    def send(transfers: list[Transfer]) -> None:
+        try:
+            for transfer in transfers:
+                assert first.ledger.create_transfers([transfer]) == ["ok"]
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+    # Callers that found the ledger busy joined shared commits instead of queueing alone.
+    committer = first.ledger._committer
+    assert committer is not None
+    assert committer.events > 0
+    expected = dict.fromkeys(accounts, 0)
+    for batch in work:
+        for t in batch:
+            expected[t.debit_account_id] -= t.amount
+            expected[t.credit_account_id] += t.amount
+    for account in accounts:
+        assert _balance(first, account) == expected[account]
+    assert first.ledger.verify().ok

@@ -6,8 +6,9 @@ Three figures from one run, on the same database:
   commits), and again by one thread alone (`batched_one_client_per_s`);
 - single: 20 client threads, one transfer per request, each answered only once durable,
   through the group commit;
-- baseline: the same 20 clients with one transaction per transfer (no group commit),
-  so the gain is measured against a baseline in the same run, on the same machine.
+- baseline: the same 20 clients on a naive ledger (`NaiveLedger`: one transaction per
+  transfer that locks both accounts, checks, inserts and updates), so the gain is measured
+  against a baseline in the same run, on the same machine and database.
 """
 
 from __future__ import annotations
@@ -96,6 +97,76 @@ def _clients(
     return elapsed, [value for values in latencies for value in values]
 
 
+class NaiveLedger:
+    """The baseline: what a ledger written the obvious way does, one transaction per transfer.
+
+    Its own two tables on the same database: lock both accounts in id order, check the
+    debit account's balance, insert the transfer, update both balances, commit. Each client
+    thread has its own connection, so the database overlaps their transactions and fsyncs.
+    """
+
+    def __init__(self, engine: sa.Engine, accounts: list[uuid.UUID]) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.local = threading.local()
+        self.opened: list[Any] = []
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE naive_accounts (id VARCHAR(32) PRIMARY KEY, balance BIGINT NOT NULL)"
+            )
+            connection.exec_driver_sql(
+                "CREATE TABLE naive_transfers (id VARCHAR(32) PRIMARY KEY, "
+                "debit VARCHAR(32) NOT NULL, credit VARCHAR(32) NOT NULL, amount BIGINT NOT NULL)"
+            )
+            connection.execute(
+                sa.text("INSERT INTO naive_accounts (id, balance) VALUES (:id, :balance)"),
+                [{"id": a.hex, "balance": 10**15} for a in accounts],
+            )
+
+    def create_transfers(self, transfers: list[Transfer]) -> list[str]:
+        raw = getattr(self.local, "raw", None)
+        if raw is None:
+            raw = self.local.raw = self.engine.raw_connection()
+            self.opened.append(raw)
+        conn: Any = raw.driver_connection
+        mark = "%s" if self.postgres else "?"
+        lock = " ORDER BY id FOR UPDATE" if self.postgres else ""
+        results = []
+        for t in transfers:
+            if not self.postgres:
+                conn.execute("BEGIN IMMEDIATE")
+            debit, credit = t.debit_account_id.hex, t.credit_account_id.hex  # type: ignore[union-attr]
+            rows = conn.execute(
+                f"SELECT id, balance FROM naive_accounts WHERE id IN ({mark}, {mark}){lock}",
+                (debit, credit),
+            ).fetchall()
+            if dict(rows)[debit] < t.amount:
+                results.append("exceeds_credits")
+            else:
+                conn.execute(
+                    f"INSERT INTO naive_transfers VALUES ({mark}, {mark}, {mark}, {mark})",
+                    (t.id.hex, debit, credit, t.amount),
+                )
+                conn.execute(
+                    f"UPDATE naive_accounts SET balance = balance - {mark} WHERE id = {mark}",
+                    (t.amount, debit),
+                )
+                conn.execute(
+                    f"UPDATE naive_accounts SET balance = balance + {mark} WHERE id = {mark}",
+                    (t.amount, credit),
+                )
+                results.append("ok")
+            if self.postgres:
+                conn.commit()
+            else:
+                conn.execute("COMMIT")
+        return results
+
+    def close(self) -> None:
+        for raw in self.opened:
+            raw.close()
+
+
 def _batches(create: Any, work: list[list[Transfer]], clients: int) -> tuple[float, list[float]]:
     """Send the batches from `clients` threads; (seconds, seconds per batch)."""
     queue = list(reversed(work))
@@ -178,10 +249,14 @@ def run(
             )
             single_total = clients * singles_per_client
 
-            # Baseline: the same clients, one transaction per transfer.
-            baseline_seconds, baseline_latencies = _clients(
-                ledger.create_transfers, accounts, clients, baseline_per_client, seed + 200
-            )
+            # Baseline: the same clients on a naive ledger, one transaction per transfer.
+            naive = NaiveLedger(container.engine, accounts)
+            try:
+                baseline_seconds, baseline_latencies = _clients(
+                    naive.create_transfers, accounts, clients, baseline_per_client, seed + 200
+                )
+            finally:
+                naive.close()
             baseline_total = clients * baseline_per_client
             report = ledger.verify()
             return {

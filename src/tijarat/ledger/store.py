@@ -692,6 +692,10 @@ class LedgerStore:
         )
 
     # ------------------------------------------------------------------ the cache's order
+    def busy(self) -> bool:
+        """A batch is being evaluated or written in this process right now."""
+        return self._evaluating.locked() or self._written != self._issued
+
     def _spoil(self, cache: _Cache) -> None:
         """A batch evaluated on `cache` failed: nobody may build on that cache any more."""
         with self._cache_lock:
