@@ -261,3 +261,30 @@ def test_small_batches_of_many_threads_share_commits(pair: tuple[Container, Cont
     for account in accounts:
         assert _balance(first, account) == expected[account]
     assert first.ledger.verify().ok
+
+
+def test_statements_deallocated_behind_the_ledgers_back_cost_a_retry(
+    pair: tuple[Container, Container],
+) -> None:
+    first, _ = pair
+    store = _store(first)
+    if not store._postgres:
+        pytest.skip("prepared statements are PostgreSQL's")
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    funding, sink = _accounts(first, 2)
+    store.pin_connection()  # as a group-commit worker does: its statements are prepared
+    try:
+        assert first.ledger.create_transfers([_transfer(funding, sink, 1)]) == ["ok"]
+        assert first.ledger.create_transfers([_transfer(funding, sink, 2)]) == ["ok"]
+        connection = store._local.raw.driver_connection
+        names = connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tijarat_%'"
+        ).fetchone()
+        assert names is not None
+        assert names[0] > 0
+        connection.execute("DEALLOCATE ALL")  # what psycopg does after some rollbacks
+        assert first.ledger.create_transfers([_transfer(funding, sink, 4)]) == ["ok"]
+    finally:
+        store.unpin_connection()
+    assert _balance(first, sink) == 7
+    assert first.ledger.verify().ok
