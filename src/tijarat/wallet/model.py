@@ -17,6 +17,9 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 PAKISTAN = ZoneInfo("Asia/Karachi")  # UTC+5, no daylight saving
+# The uuid5 namespace of every id the wallet derives (movements, groups, payouts, posts and
+# voids of its reservations): the same inputs give the same ids, so retries are idempotent.
+NAMESPACE = uuid.UUID("6f1d4a52-3c1e-4f4e-9a57-7b5d0f2c9e10")
 
 NAME_LENGTH_MAX = 140  # ISO 20022 Max140Text: names travel in pacs.008
 NOTE_LENGTH_MAX = 140
