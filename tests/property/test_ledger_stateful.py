@@ -5,7 +5,9 @@ flag, debits_must_not_exceed_credits or credits_must_not_exceed_debits), close a
 them, submit batches of transfers (plain, pending with or without a timeout, full and
 partial posts, voids, exact retries, retries with one field changed, unknown or identical
 accounts, linked chains, now and then a chain left open), through `create_transfers` or the
-group commit, advance the clock and sweep expired pendings.
+group commit, advance the clock and sweep expired pendings, and hand the next steps to a
+second container on the same database (another process: each keeps its own in-memory
+balances, which the other's writes must make it stop trusting).
 
 A reference model written here from the rules (TigerBeetle's, as the docstrings of
 tijarat.ledger.model and LedgerService state them), not from the engine, predicts the exact
@@ -544,6 +546,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_container(self) -> tuple[Container, ManualClock]:
         raise NotImplementedError
 
+    def open_others(self) -> list[Container]:
+        """Other containers on the same database and clock: other processes."""
+        return []
+
     def close_container(self) -> None:
         raise NotImplementedError
 
@@ -551,6 +557,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.container, self.clock = self.open_container()
         self.ledger = self.container.ledger
+        self.ledgers = [self.ledger, *(other.ledger for other in self.open_others())]
         self.model = Model(ledger=next(_ledger_numbers))
         self.generator = Generator(self.model)
         self.account_order: list[uuid.UUID] = []
@@ -591,6 +598,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def create_accounts(self, flags: list[int], retry: tuple[int, int] | None) -> None:
         room = ACCOUNTS_MAX - len(self.model.accounts)  # a few accounts keep transfers dense
         self._create_accounts(flags[: max(room, 0)], retry)
+
+    @rule(pick=st.integers(0, 3))
+    def another_process_writes_next(self, pick: int) -> None:
+        self.ledger = self.ledgers[pick % len(self.ledgers)]
 
     @rule(pick=st.integers(0, 7), closed=st.booleans())
     def close_or_reopen_account(self, pick: int, closed: bool) -> None:
@@ -707,11 +718,20 @@ COMMON_SETTINGS: dict[str, Any] = {
 class SQLiteLedgerMachine(LedgerMachine):
     def open_container(self) -> tuple[Container, ManualClock]:
         self._directory = Path(tempfile.mkdtemp(prefix="tijarat-stateful-"))
-        clock = ManualClock()
-        url = f"sqlite:///{self._directory}/tijarat.db"
-        return build(Settings(database_url=url, environment="test"), clock=clock), clock
+        self._clock = ManualClock()
+        self._url = f"sqlite:///{self._directory}/tijarat.db"
+        built = build(Settings(database_url=self._url, environment="test"), clock=self._clock)
+        return built, self._clock
+
+    def open_others(self) -> list[Container]:
+        self._others = [
+            build(Settings(database_url=self._url, environment="test"), clock=self._clock)
+        ]
+        return self._others
 
     def close_container(self) -> None:
+        for other in self._others:
+            other.close()
         self.container.close()
         shutil.rmtree(self._directory, ignore_errors=True)
 
@@ -724,26 +744,36 @@ TestLedgerStatefulSQLite.settings = settings(
 
 # ------------------------------------------------------------------------------ PostgreSQL
 @pytest.fixture(scope="module")
-def pg_container() -> Iterator[tuple[Container, ManualClock]]:
+def pg_container() -> Iterator[tuple[Container, ManualClock, Container]]:
+    """The container every example uses, its clock, and a second one: another process."""
     if not PG_URL:
         pytest.skip(PG_SKIP)
     url, drop = create_pg_database()
     clock = ManualClock()
     built = build(Settings(database_url=url, environment="test"), clock=clock)
+    other = build(Settings(database_url=url, environment="test"), clock=clock)
     try:
-        yield built, clock
+        yield built, clock, other
     finally:
+        other.close()
         built.close()
         drop()
 
 
 @pytest.mark.postgres
-def test_ledger_stateful_postgresql(pg_container: tuple[Container, ManualClock]) -> None:
+def test_ledger_stateful_postgresql(
+    pg_container: tuple[Container, ManualClock, Container],
+) -> None:
+    built, clock, other = pg_container
+
     class PostgresLedgerMachine(LedgerMachine):
         exact_expiry_count = False
 
         def open_container(self) -> tuple[Container, ManualClock]:
-            return pg_container
+            return built, clock
+
+        def open_others(self) -> list[Container]:
+            return [other]
 
         def close_container(self) -> None:
             pass  # shared by every example of the run; the fixture closes it
