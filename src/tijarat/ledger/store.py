@@ -43,6 +43,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Counter
 
 from tijarat.kernel.clock import Clock
 from tijarat.kernel.errors import DomainError
@@ -192,6 +193,16 @@ head_table = sa.Table(
     sa.CheckConstraint("previous = expected", name="ck_ledger_head_guard"),
 )
 HEAD_GUARD = "ck_ledger_head_guard"
+
+# Warm batches are the fast path; many cold ones mean other processes write to the same
+# database at the same time (each makes the other's memory stale), which /metrics shows.
+BATCHES = Counter(
+    "tijarat_ledger_batches_total",
+    "Ledger write transactions committed, by where their balances came from",
+    ["path"],
+)
+_WARM = BATCHES.labels("warm")
+_COLD = BATCHES.labels("cold")
 
 ACCOUNT_COLUMNS = tuple(column.name for column in accounts_table.columns)
 PENDING_COLUMNS = tuple(column.name for column in pending_table.columns)
@@ -541,6 +552,7 @@ class LedgerStore:
                 else:
                     self._committed_token = token
                     self.warm_batches += 1
+                    _WARM.inc()
                 finally:
                     self._finish(ticket)
             return results
@@ -600,6 +612,7 @@ class LedgerStore:
             cache.token, cache.next_due = token, next_due
             self._committed_token = token
             self.cold_batches += 1
+            _COLD.inc()
             return results
         finally:
             self._evaluating.release()
