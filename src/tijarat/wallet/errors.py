@@ -1,8 +1,13 @@
-"""Stable error codes of the wallet context."""
+"""Stable error codes of the wallet context, and the error a limit breach becomes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from tijarat.kernel.errors import DomainError
+from tijarat.kernel.money import Money
+from tijarat.wallet.model import PAKISTAN, LimitBreach
 
 
 class WalletError(StrEnum):
@@ -34,3 +39,25 @@ class WalletError(StrEnum):
     PAYOUT_NOT_FOUND = "wallet_payout_not_found"
     SCREENING_HIT = "wallet_screening_hit"
     STATEMENT_INVALID = "wallet_statement_invalid"
+
+
+def limit_error(breach: LimitBreach) -> DomainError:
+    """A limit breach as the error a person reads: which limit, how much is left, when."""
+    fields: dict[str, object] = {
+        "limit": breach.kind.value,
+        "limit_minor": breach.limit_minor,
+        "used_minor": breach.used_minor,
+        "remaining_minor": breach.remaining_minor,
+    }
+    when = ""
+    if breach.resets_at is not None:
+        resets = datetime.fromtimestamp(breach.resets_at // 1_000_000_000, tz=UTC)
+        fields["resets_at"] = resets.isoformat()
+        when = f"; it resets at {resets.astimezone(PAKISTAN):%Y-%m-%d %H:%M} PKT"
+    return DomainError(
+        WalletError.LIMIT_EXCEEDED,
+        f"this exceeds the {breach.kind.value.replace('_', ' ')} limit of "
+        f"{Money(breach.limit_minor, 'PKR')}: {Money(breach.remaining_minor, 'PKR')} remains{when}",
+        status=422,
+        fields=fields,
+    )

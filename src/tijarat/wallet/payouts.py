@@ -12,8 +12,7 @@ answers its first payout and pays nothing again.
 
 `PayoutsMixin` holds these use cases; `WalletService` inherits them. The attributes and
 helpers of `WalletService` they use are declared on the mixin for the type checker only.
-This module is the lower of the two: it cannot import `service` at run time (service imports
-it), so `limit_error`, which both use, is defined here.
+This module cannot import `service` at run time (service imports it).
 """
 
 from __future__ import annotations
@@ -32,17 +31,15 @@ from tijarat.kernel.money import Money
 from tijarat.ledger.model import CreateTransferResult, Transfer, TransferFlags
 from tijarat.switch.model import CreditTransfer, PaymentStatus
 from tijarat.wallet import files, store
-from tijarat.wallet.errors import WalletError
+from tijarat.wallet.errors import WalletError, limit_error
 from tijarat.wallet.model import (
     NAMESPACE,
     PAGE_SIZE_MAX,
-    PAKISTAN,
     TRANSFER_CODE_INTERNAL,
     TRANSFER_CODE_OUTGOING,
     Customer,
     CustomerStatus,
     Direction,
-    LimitBreach,
     LimitKind,
     Movement,
     MovementKind,
@@ -649,26 +646,4 @@ def _payout(row: Any) -> Payout:
     )
     return Payout(
         row.id, row.customer_id, row.file_sha256, row.file_name, row.currency, row.created_at, rows
-    )
-
-
-def limit_error(breach: LimitBreach) -> DomainError:
-    """A limit breach as the error a person reads: which limit, how much is left, when."""
-    fields: dict[str, object] = {
-        "limit": breach.kind.value,
-        "limit_minor": breach.limit_minor,
-        "used_minor": breach.used_minor,
-        "remaining_minor": breach.remaining_minor,
-    }
-    when = ""
-    if breach.resets_at is not None:
-        resets = files.utc(breach.resets_at)
-        fields["resets_at"] = resets.isoformat()
-        when = f"; it resets at {resets.astimezone(PAKISTAN):%Y-%m-%d %H:%M} PKT"
-    return DomainError(
-        WalletError.LIMIT_EXCEEDED,
-        f"this exceeds the {breach.kind.value.replace('_', ' ')} limit of "
-        f"{Money(breach.limit_minor, 'PKR')}: {Money(breach.remaining_minor, 'PKR')} remains{when}",
-        status=422,
-        fields=fields,
     )

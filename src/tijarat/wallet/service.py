@@ -62,7 +62,7 @@ from tijarat.switch.model import (
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 from tijarat.wallet import files, store
-from tijarat.wallet.errors import WalletError
+from tijarat.wallet.errors import WalletError, limit_error
 from tijarat.wallet.model import (
     ACCOUNT_CODE_AGENT_CASH,
     ACCOUNT_CODE_CAPITAL,
@@ -105,11 +105,10 @@ from tijarat.wallet.model import (
     tighter,
     window_start_ns,
 )
-from tijarat.wallet.payouts import PayoutsMixin, limit_error
+from tijarat.wallet.payouts import PayoutsMixin
 
 R = CreateTransferResult
 log = structlog.get_logger("tijarat.wallet")
-# limit_error is defined in payouts.py (which cannot import this module back), imported above.
 SUPPORTED_CURRENCIES = ("PKR", "USD")
 LIMIT_KINDS = tuple(LimitKind)
 OWNERS_MAX = 20
