@@ -14,7 +14,7 @@ from tijarat.kernel.identifiers import MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022
 from tijarat.wallet import files
-from tijarat.wallet.errors import WalletError
+from tijarat.wallet.errors import WalletError, limit_error
 from tijarat.wallet.model import (
     PAYOUT_FILE_BYTES_MAX,
     Direction,
@@ -34,7 +34,6 @@ from tijarat.wallet.model import (
     tighter,
     window_start_ns,
 )
-from tijarat.wallet.service import limit_error
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
