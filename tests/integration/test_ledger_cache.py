@@ -263,13 +263,24 @@ def test_small_batches_of_many_threads_share_commits(pair: tuple[Container, Cont
     assert first.ledger.verify().ok
 
 
-def test_statements_deallocated_behind_the_ledgers_back_cost_a_retry(
-    pair: tuple[Container, Container],
-) -> None:
-    first, _ = pair
+@pytest.fixture
+def pg_first(clock: ManualClock) -> Iterator[Container]:
+    """One container on a new PostgreSQL database (prepared statements are PostgreSQL's)."""
+    if PG_URL is None:
+        pytest.skip(PG_SKIP)
+    database, drop = create_pg_database()
+    container = build(Settings(database_url=database, environment="test"), clock=clock)
+    try:
+        yield container
+    finally:
+        container.close()
+        drop()
+
+
+@pytest.mark.postgres
+def test_statements_deallocated_behind_the_ledgers_back_cost_a_retry(pg_first: Container) -> None:
+    first = pg_first
     store = _store(first)
-    if not store._postgres:
-        pytest.skip("prepared statements are PostgreSQL's")
     first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
     funding, sink = _accounts(first, 2)
     store.pin_connection()  # as a group-commit worker does: its statements are prepared

@@ -1185,17 +1185,8 @@ class LedgerStore:
 
     def lookup_pending(self, ids: Sequence[uuid.UUID]) -> list[PendingState]:
         with self._reading() as conn:
-            if not ids:
-                return []
-            columns = ", ".join(PENDING_COLUMNS)
-            rows = conn.execute(
-                self._sql(
-                    f"SELECT {columns} FROM ledger_pending_transfers WHERE {self._in_ids('id')}"
-                ),
-                (self._ids_param(ids),),
-            ).fetchall()
-        found = {p.id: p for p in map(self._pending, rows)}
-        return [found[i] for i in ids if i in found]
+            found = self._select_pendings(conn, ids)
+        return [found[i.int] for i in ids if i.int in found]
 
     def statement(
         self,
