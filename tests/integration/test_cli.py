@@ -49,15 +49,18 @@ def test_verify_passes_then_reports_a_tampered_balance(tmp_path: Path) -> None:
     ok = _run("ledger", "verify", "--json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
-    # Someone edits a balance behind the ledger's back: verify must notice and exit 1.
+    # Someone edits a balance behind the ledger's back (an account's balances are those its
+    # newest transfer carries): verify must notice and exit 1.
     with sqlite3.connect(tmp_path / "var" / "tijarat.db") as connection:
         connection.execute(
-            "UPDATE ledger_accounts SET credits_posted = credits_posted + 1 "
-            "WHERE id = (SELECT id FROM ledger_accounts WHERE credits_posted > 0 LIMIT 1)"
+            "UPDATE ledger_transfers SET credit_credits_posted = credit_credits_posted + 1 "
+            "WHERE id = (SELECT id FROM ledger_transfers WHERE credit_credits_posted > 0 "
+            "ORDER BY timestamp DESC LIMIT 1)"
         )
     broken = _run("ledger", "verify", cwd=tmp_path)
     assert broken.returncode == 1
     assert "posted debits" in broken.stderr
+    assert "replay gives" in broken.stderr
     assert "its transfers sum to" in broken.stderr
 
 

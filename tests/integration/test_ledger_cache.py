@@ -105,6 +105,28 @@ def test_a_cache_never_outlives_another_writer(pair: tuple[Container, Container]
     assert first.ledger.verify().ok
 
 
+def test_a_pending_transfer_of_another_writer_is_never_mixed_with_stale_memory(
+    pair: tuple[Container, Container],
+) -> None:
+    """The first process holds both accounts; the other reserves 59 between them. Voiding
+    that reservation needs its row, which the first process' memory lacks: read alone, it
+    would meet cached balances that never held the 59 (found by the stateful test)."""
+    first, second = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    payer, payee = _accounts(first, 2)
+    assert first.ledger.create_transfers([_transfer(payer, payee, 1)]) == ["ok"]
+    reservation = _transfer(payer, payee, 59, flags=TransferFlags.PENDING)
+    assert second.ledger.create_transfers([reservation]) == ["ok"]
+    void = Transfer(
+        uuid.uuid4(), pending_id=reservation.id, flags=TransferFlags.VOID_PENDING_TRANSFER
+    )
+    assert first.ledger.create_transfers([void]) == ["ok"]
+    for container in pair:
+        account = container.ledger.get_account(payee)
+        assert (account.credits_pending, account.credits_posted) == (0, 1)
+    assert first.ledger.verify().ok
+
+
 def test_writers_taking_turns_lose_nothing(pair: tuple[Container, Container]) -> None:
     first, second = pair
     first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")

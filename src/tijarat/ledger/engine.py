@@ -91,7 +91,6 @@ class Batch:
         # Outputs, written back by the store.
         self.created: dict[int, TransferRow] = {}
         self.rows: list[TransferRow] = []
-        self.touched: dict[int, Account] = {}
         self.pending_new: dict[int, PendingState] = {}
         self.pending_changed: dict[int, PendingState] = {}
         self.accounts_created: list[Account] = []
@@ -114,6 +113,9 @@ class Batch:
 
     # ------------------------------------------------------------------ journal
     def _save_account(self, account: Account) -> None:
+        """Inside a linked chain, remember the balances to restore if the chain fails.
+
+        (Nothing else to record: the balances reach the database in the transfer rows.)"""
         journal = self._journal
         if journal is not None:
             journal.append(
@@ -126,11 +128,9 @@ class Batch:
                         account.credits_pending,
                         account.credits_posted,
                         account.last_transfer_timestamp,
-                        account.id.int in self.touched,
                     ),
                 )
             )
-        self.touched[account.id.int] = account
 
     def _save_pending(self, pending: PendingState) -> None:
         journal = self._journal
@@ -163,10 +163,7 @@ class Batch:
                     target.credits_pending,
                     target.credits_posted,
                     target.last_transfer_timestamp,
-                    was_touched,
                 ) = saved
-                if not was_touched:
-                    self.touched.pop(target.id.int, None)
             elif kind == "pending":
                 target.status, target.resolved_by, was_changed = saved
                 if not was_changed:
@@ -361,11 +358,7 @@ class Batch:
         # Every check passed: apply.
         timestamp = self._next_timestamp
         self._next_timestamp = timestamp + 1
-        if self._journal is None:
-            touched = self.touched
-            touched[debit_key] = debit
-            touched[credit_key] = credit
-        else:
+        if self._journal is not None:
             self._save_account(debit)
             self._save_account(credit)
         if is_pending:

@@ -1,24 +1,34 @@
 """Persistence for the ledger: the schema, and the hot path on raw DB-API connections.
 
 One transaction per batch: evaluate it in memory (engine.Batch), write the rows with one
-statement per table (COPY on PostgreSQL), commit once. Two ways to know the balances a batch
-is evaluated on:
+statement per table (COPY on PostgreSQL), commit once.
+
+Balances live in one place, the balance history: each transfer row carries both accounts'
+balances just after it, and an account's balances are those of its newest transfer (the view
+`ledger_account_balances`, migration 0013). Account rows hold only what an account is, so a
+batch writes its transfers and pending transfers and never rewrites the accounts it touched.
+
+Two ways to know the balances a batch is evaluated on:
 
 - **Warm** (the usual case): this process holds the accounts and pending transfers in memory,
   as they stood after the last transaction *it* committed, and names that transaction's head
   token in its write (`ledger_head`, see migration 0012). If any other writer committed in
   between, the head's CHECK rejects the write, the batch is retried cold, and the process
-  stays cold for a second. No lock-and-load round trip, and on PostgreSQL batch N+1 is
-  evaluated while batch N's updates and COMMIT run (write phases go one at a time, in order).
+  stays cold for a second. No load round trip, and on PostgreSQL batch N+1 is evaluated
+  while batch N's writes and COMMIT run (write phases go one at a time, in order).
   TigerBeetle keeps its state in memory for the same reason; the head makes it safe for more
   than one process to write.
-- **Cold** (after a start, a failure, another writer, or a due pending transfer): lock and
-  load what the batch touches, as below, then warm the cache with it.
+- **Cold** (after a start, a failure, another writer, or a due pending transfer): lock the
+  head, load what the batch touches, then warm the cache with it.
 
-Locking (PostgreSQL): pending rows, then accounts, each in id order, with SELECT ... FOR
-UPDATE, then the head row last, so concurrent writers queue on the accounts they share and
-never deadlock; should the server still report a deadlock or a serialisation failure, the
-batch is retried whole. SQLite has one writer at a time (BEGIN IMMEDIATE).
+Locking: one lock, the head row. A cold transaction takes it before it reads; a warm one's
+first write moves it (and fails if it moved since the cache was current). Every ledger write
+transaction therefore holds the head before it changes a pending transfer, and writers queue
+on it instead of on the accounts they share: no lock order to keep, no deadlock between
+ledger writers. (Rows streamed by COPY during a warm evaluation precede the head; only two
+processes inserting the same transfer id at once can then wait on each other, which the
+server breaks as a deadlock and the batch is retried whole.) SQLite has one writer at a time
+(BEGIN IMMEDIATE).
 
 Idempotency is optimistic: a batch is first evaluated without looking its ids up; a unique
 violation on insert, or any failed event whose id turns out to be stored, re-runs the batch
@@ -100,14 +110,11 @@ accounts_table = sa.Table(
     sa.Column("owner_id", sa.Uuid, nullable=True),
     sa.Column("user_data_64", sa.BigInteger, nullable=False),
     sa.Column("user_data_32", sa.Integer, nullable=False),
-    sa.Column("debits_pending", sa.BigInteger, nullable=False),
-    sa.Column("debits_posted", sa.BigInteger, nullable=False),
-    sa.Column("credits_pending", sa.BigInteger, nullable=False),
-    sa.Column("credits_posted", sa.BigInteger, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
-    sa.Column("last_transfer_timestamp", sa.BigInteger, nullable=False),
     sa.Index("ix_ledger_accounts_owner_id", "owner_id"),
 )
+# Accounts with their balances, read off the newest transfer of each (migration 0013).
+ACCOUNTS_VIEW = "ledger_account_balances"
 
 TRANSFER_COLUMNS = (
     "id",
@@ -204,7 +211,16 @@ BATCHES = Counter(
 _WARM = BATCHES.labels("warm")
 _COLD = BATCHES.labels("cold")
 
-ACCOUNT_COLUMNS = tuple(column.name for column in accounts_table.columns)
+ACCOUNT_ROW_COLUMNS = tuple(column.name for column in accounts_table.columns)
+ACCOUNT_COLUMNS = (  # ACCOUNTS_VIEW's, in the order of Account's fields
+    *ACCOUNT_ROW_COLUMNS[:7],
+    "debits_pending",
+    "debits_posted",
+    "credits_pending",
+    "credits_posted",
+    "timestamp",
+    "last_transfer_timestamp",
+)
 PENDING_COLUMNS = tuple(column.name for column in pending_table.columns)
 
 ATTEMPTS_MAX = 20  # retries of one batch after a transient conflict
@@ -238,6 +254,12 @@ class _RetryBatchError(Exception):
     def __init__(self, *, lookup: bool) -> None:
         super().__init__("retry")
         self.lookup = lookup
+
+
+class _StaleCacheError(Exception):
+    """What a warm batch read to complete its memory shows another writer committed since:
+    the memory is stale, and mixing it with fresh rows could break what the engine assumes
+    (a pending transfer whose reservation the cached balances do not hold)."""
 
 
 class LedgerStore:
@@ -380,7 +402,7 @@ class LedgerStore:
         def run(conn: Any, _lookup: bool) -> tuple[Batch, list[CreateAccountResult]]:
             ids = sorted({a.id for a in accounts if type(a.id) is uuid.UUID})
             batch = Batch(
-                accounts=self._lock_accounts(conn, ids),
+                accounts=self._read_accounts(conn, ids),
                 pendings={},
                 existing={},
                 not_pending_ids=set(),
@@ -417,7 +439,7 @@ class LedgerStore:
 
         def cold_body(conn: Any, lookup: bool) -> tuple[Batch, list[CreateTransferResult]]:
             now = self.clock.now_ns()
-            pendings, accounts = self._lock_batch(conn, now, pending_ids, dict(account_ids))
+            pendings, accounts = self._load_batch(conn, now, pending_ids, dict(account_ids))
             return self._evaluate(
                 conn, transfers, lookup, now, pending_ids, accounts, pendings, cold=True
             )
@@ -523,7 +545,7 @@ class LedgerStore:
                         cache.pendings,
                         cold=False,
                     )
-                    statements = self._write_statements(batch, warm=True)
+                    statements = self._write_statements(batch)
                     for pending in batch.pending_new.values():
                         if 0 < pending.expires_at < cache.next_due:
                             cache.next_due = pending.expires_at
@@ -533,8 +555,10 @@ class LedgerStore:
                     with self._turns:
                         self._issued += 1
                         ticket = self._issued
-                except BaseException:
+                except BaseException as error:
                     self._spoil(cache)  # the evaluation may have changed cached balances
+                    if isinstance(error, _StaleCacheError):
+                        self._cold_until = time.monotonic() + COLD_AFTER_STALE_S
                     raise
                 if self._postgres:
                     held = False
@@ -568,7 +592,11 @@ class LedgerStore:
         account_ids: dict[int, uuid.UUID],
     ) -> None:
         """Read into the cache what a warm batch names and it lacks (no locks: the head
-        check at the write proves nobody changed them since)."""
+        check at the write proves nobody changed them since).
+
+        The head is read after them: if anyone committed since the cache was current (before
+        or during these reads), the batch goes cold before it is evaluated on a mix of fresh
+        rows and stale memory."""
         wanted_pendings = [value for key, value in pending_ids.items() if key not in cache.pendings]
         wanted = {key: value for key, value in account_ids.items() if key not in cache.accounts}
         if not wanted_pendings and not wanted:
@@ -586,6 +614,9 @@ class LedgerStore:
             cache.accounts.update(accounts)
             newest = max((a.last_transfer_timestamp for a in accounts.values()), default=0)
             self._last_timestamp = max(self._last_timestamp, newest)
+        head = conn.execute(_HEAD_READ).fetchone()
+        if head is None or head[0] != cache.token:
+            raise _StaleCacheError("the ledger's head moved: another process wrote")
 
     def _cold(self, body: Any, lookup: bool, *, locked: bool = False) -> Any:
         """Run `body(conn, lookup) -> (batch, results)` locking and loading, then warm the
@@ -596,13 +627,14 @@ class LedgerStore:
             self._drain()
             token = _new_token()
             with self._transaction() as conn:
+                self._lock_head(conn)
                 batch, results = body(conn, lookup)
                 previous, next_due = self._send(
-                    conn, self._write_statements(batch, warm=False), expected=None, token=token
+                    conn, self._write_statements(batch), expected=None, token=token
                 )
             cache = self._cache
             if cache.token is None or previous != cache.token:
-                # Someone else wrote since: trust only what this transaction locked.
+                # Someone else wrote since: trust only what this transaction read.
                 cache = self._cache = _Cache()
             cache.accounts.update(batch.accounts)
             cache.pendings.update(
@@ -617,32 +649,42 @@ class LedgerStore:
         finally:
             self._evaluating.release()
 
-    def _lock_batch(
+    def _lock_head(self, conn: Any) -> None:
+        """A cold transaction takes the head before it reads: until it commits, no other
+        ledger write commits, so what it reads stays true. (SQLite's BEGIN IMMEDIATE
+        already holds the only write lock.)"""
+        if not self._postgres:
+            return
+        if conn.execute(_HEAD_LOCK).fetchone() is None:
+            conn.execute(_HEAD_ENSURE)  # a schema made without the migration's insert
+            conn.execute(_HEAD_LOCK)
+
+    def _load_batch(
         self,
         conn: Any,
         now: int,
         pending_ids: dict[int, uuid.UUID],
         account_ids: dict[int, uuid.UUID],
     ) -> tuple[dict[int, PendingState], dict[int, Account]]:
-        """Lock what a batch touches: pending transfers (named or due), then accounts.
+        """Load what a batch touches: pending transfers (named or due), then accounts,
+        including those of every pending transfer it names or that is due.
 
-        Both in id order, and accounts include those of every pending transfer the batch
-        names or that is due, so a batch never takes a lock out of the global order.
+        Called holding the head's lock, so nobody changes them before this batch commits.
         On PostgreSQL both statements go in one round trip (pipeline mode).
         """
         if not self._postgres:
             due = self._due_pendings(conn, now)
             wanted = dict(pending_ids)
             wanted.update((p.id.int, p.id) for p in due)
-            pendings = self._lock_pendings(conn, wanted.values())
+            pendings = self._select_pendings(conn, list(wanted.values()))
         else:
             named = self._ids_param(pending_ids.values())
             with conn.pipeline():
                 pending_cursor = conn.cursor(binary=True)
-                pending_cursor.execute(_PG_LOCK_PENDINGS, (now, named))
+                pending_cursor.execute(_PG_LOAD_PENDINGS, (now, named))
                 account_cursor = conn.cursor(binary=True)
                 account_cursor.execute(
-                    _PG_LOCK_ACCOUNTS, (now, named, self._ids_param(account_ids.values()))
+                    _PG_LOAD_ACCOUNTS, (now, named, self._ids_param(account_ids.values()))
                 )
             pendings = {p.id.int: p for p in map(self._pending, pending_cursor.fetchall())}
             accounts = {a.id.int: a for a in map(self._account, account_cursor.fetchall())}
@@ -654,10 +696,10 @@ class LedgerStore:
             account_ids[p.debit_account_id.int] = p.debit_account_id
             account_ids[p.credit_account_id.int] = p.credit_account_id
         if not self._postgres:
-            return pendings, self._lock_accounts(conn, account_ids.values())
+            return pendings, self._read_accounts(conn, account_ids.values())
         late = [value for key, value in account_ids.items() if key not in accounts]
         if late:
-            accounts.update(self._lock_accounts(conn, late))
+            accounts.update(self._read_accounts(conn, late))
         return pendings, accounts
 
     def expire_due(self) -> int:
@@ -668,10 +710,10 @@ class LedgerStore:
     def _expire_run(self, conn: Any, _lookup: bool) -> tuple[Batch, int]:
         now = self.clock.now_ns()
         due = self._due_pendings(conn, now)
-        pendings = self._lock_pendings(conn, [p.id for p in due])
+        pendings = self._select_pendings(conn, [p.id for p in due])
         ids = {p.debit_account_id for p in pendings.values()}
         ids |= {p.credit_account_id for p in pendings.values()}
-        accounts = self._lock_accounts(conn, ids)
+        accounts = self._read_accounts(conn, ids)
         batch = Batch(
             accounts=accounts,
             pendings=pendings,
@@ -744,14 +786,13 @@ class LedgerStore:
     def _ledger_ids(self, conn: Any) -> set[int]:
         return {row[0] for row in conn.execute("SELECT id FROM ledger_ledgers").fetchall()}
 
-    def _lock_accounts(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, Account]:
-        """Load and lock accounts, keyed by uuid.int; PostgreSQL locks them in id order."""
+    def _read_accounts(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, Account]:
+        """Load accounts with their balances, keyed by uuid.int (under the head's lock)."""
         ids = list(ids)
         if not ids:
             return {}
         columns = ", ".join(ACCOUNT_COLUMNS)
-        lock = " ORDER BY id FOR UPDATE" if self._postgres else ""
-        sql = self._sql(f"SELECT {columns} FROM ledger_accounts WHERE {self._in_ids('id')}{lock}")
+        sql = self._sql(f"SELECT {columns} FROM {ACCOUNTS_VIEW} WHERE {self._in_ids('id')}")
         if self._postgres:
             # Binary results: ids and balances arrive as C-parsed values, not text.
             with conn.cursor(binary=True) as cursor:
@@ -776,20 +817,6 @@ class LedgerStore:
             row[11],
             row[12],
         )
-
-    def _lock_pendings(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, PendingState]:
-        ids = list(ids)
-        if not ids:
-            return {}
-        columns = ", ".join(PENDING_COLUMNS)
-        lock = " ORDER BY id FOR UPDATE" if self._postgres else ""
-        rows = conn.execute(
-            self._sql(
-                f"SELECT {columns} FROM ledger_pending_transfers WHERE {self._in_ids('id')}{lock}"
-            ),
-            (self._ids_param(ids),),
-        ).fetchall()
-        return {p.id.int: p for p in map(self._pending, rows)}
 
     def _pending(self, row: Sequence[Any]) -> PendingState:
         return PendingState(
@@ -858,17 +885,12 @@ class LedgerStore:
                 self._id(a.owner_id),
                 a.user_data_64,
                 a.user_data_32,
-                0,
-                0,
-                0,
-                0,
                 a.timestamp,
-                0,
             )
             for a in accounts
         ]
-        marks = ", ".join(["%s"] * len(ACCOUNT_COLUMNS))
-        sql = f"INSERT INTO ledger_accounts ({', '.join(ACCOUNT_COLUMNS)}) VALUES ({marks})"
+        marks = ", ".join(["%s"] * len(ACCOUNT_ROW_COLUMNS))
+        sql = f"INSERT INTO ledger_accounts ({', '.join(ACCOUNT_ROW_COLUMNS)}) VALUES ({marks})"
         _executemany(conn, self._sql(sql), rows, postgres=self._postgres)
 
     @contextmanager
@@ -902,19 +924,18 @@ class LedgerStore:
         batch.sink = None
         batch.rows.clear()  # written
 
-    def _write_statements(self, batch: Batch, *, warm: bool) -> list[_Statement]:
-        """The batch's writes as (sql, parameters, many): built now, sent later.
+    def _write_statements(self, batch: Batch) -> list[_Statement]:
+        """The batch's writes as (sql, parameters, many): built now, sent later (after the
+        head move, see _send). Transfers first (a duplicate id fails fast), then pendings.
 
         Built while the evaluation lock is held, because the next batch changes the same
-        cached account objects. Transfers first (a duplicate id fails fast), then pendings,
-        then balances. A warm batch locks what it changes in id order first, pendings then
-        accounts, like a cold one, so writers of several processes never deadlock.
+        cached pending transfers.
         """
         if self._postgres:
-            return self._statements_postgres(batch, warm=warm)
+            return self._statements_postgres(batch)
         return self._statements_sqlite(batch)
 
-    def _statements_postgres(self, batch: Batch, *, warm: bool) -> list[_Statement]:
+    def _statements_postgres(self, batch: Batch) -> list[_Statement]:
         """Rows not streamed during evaluation (small batches, expiry sweeps) go as one
         INSERT ... SELECT FROM unnest(...) per table: COPY cannot be pipelined, and for a
         few rows the round trips cost more than the statement."""
@@ -926,31 +947,14 @@ class LedgerStore:
             rows = [_pending_row(p) for p in batch.pending_new.values()]
             columns = list(zip(*rows, strict=True))
             out.append((_PG_INSERT_PENDINGS, _arrays(columns, _PENDING_PG_TYPES), False))
-        changed = sorted(batch.pending_changed.values(), key=_by_id)
-        touched = sorted(batch.touched.values(), key=_by_id)
-        changed_ids = _uuid_array([p.id for p in changed])
-        touched_ids = _uuid_array([a.id for a in touched])
-        if warm and changed:
-            out.append((_PG_LOCK_PENDINGS_BY_ID, (changed_ids,), False))
-        if warm and touched:
-            out.append((_PG_LOCK_ACCOUNTS_BY_ID, (touched_ids,), False))
+        changed = list(batch.pending_changed.values())
         if changed:
             parameters = (
-                changed_ids,
+                _uuid_array([p.id for p in changed]),
                 _int_array([int(p.status) for p in changed]),
                 _uuid_array([p.resolved_by for p in changed]),
             )
             out.append((_PG_UPDATE_PENDINGS, parameters, False))
-        if touched:
-            balances = (
-                touched_ids,
-                _int_array([a.debits_pending for a in touched]),
-                _int_array([a.debits_posted for a in touched]),
-                _int_array([a.credits_pending for a in touched]),
-                _int_array([a.credits_posted for a in touched]),
-                _int_array([a.last_transfer_timestamp for a in touched]),
-            )
-            out.append((_PG_UPDATE_ACCOUNTS, balances, False))
         return out
 
     def _statements_sqlite(self, batch: Batch) -> list[_Statement]:
@@ -982,30 +986,12 @@ class LedgerStore:
                     True,
                 )
             )
-        if batch.touched:
-            out.append(
-                (
-                    _SQLITE_UPDATE_ACCOUNTS,
-                    [
-                        (
-                            a.debits_pending,
-                            a.debits_posted,
-                            a.credits_pending,
-                            a.credits_posted,
-                            a.last_transfer_timestamp,
-                            a.id.hex,
-                        )
-                        for a in batch.touched.values()
-                    ],
-                    True,
-                )
-            )
         return out
 
     def _send(
         self, conn: Any, statements: list[_Statement], *, expected: int | None, token: int
     ) -> tuple[int, int]:
-        """Send the writes, move the head, commit: one round trip on PostgreSQL.
+        """Move the head, send the writes, commit: one round trip on PostgreSQL.
 
         `expected` is the head token a warm batch was evaluated on (the head's CHECK fails
         the transaction if it moved); None for a cold batch, whose locks already hold what
@@ -1015,14 +1001,14 @@ class LedgerStore:
         if self._postgres:
             moved, next_due = self._send_postgres(conn, statements, expected, token)
         else:
+            if expected is None:
+                conn.execute(_HEAD_ENSURE)
+            moved = conn.execute(_HEAD_MOVE_SQLITE, (expected, token)).fetchone()
             for sql, parameters, many in statements:
                 if many:
                     conn.executemany(sql, parameters)
                 else:
                     conn.execute(sql, parameters)
-            if expected is None:
-                conn.execute(_HEAD_ENSURE)
-            moved = conn.execute(_HEAD_MOVE_SQLITE, (expected, token)).fetchone()
             next_due = conn.execute(_NEXT_DUE).fetchone() if expected is None else None
             if moved is not None:
                 conn.execute("COMMIT")
@@ -1060,13 +1046,11 @@ class LedgerStore:
             ).fetchall()
             known = {row[0] for row in rows}
         setattr(conn, PREPARED_ON_CONNECTION, None)  # unknown until this message succeeds
+        # The head moves first: a stale warm batch fails before writing anything, and every
+        # pending transfer's row is changed by the head's holder only (see the docstring).
         parts: list[str] = []
         head_at = 0
-        for sql, parameters, _many in [*statements, (_HEAD_MOVE, (expected, token), False)]:
-            if sql is _HEAD_MOVE:
-                if expected is None:
-                    parts.append(_HEAD_ENSURE)
-                head_at = len(parts)
+        for sql, parameters, _many in [(_HEAD_MOVE, (expected, token), False), *statements]:
             literals = tuple(map(_literal, parameters))
             if known is None:
                 parts.append(sql % literals)
@@ -1075,8 +1059,10 @@ class LedgerStore:
             if name not in known:
                 parts.append(prepare_sql)
                 known.add(name)
-                head_at += sql is _HEAD_MOVE
             parts.append(f"EXECUTE {name}({', '.join(literals)})")
+            if sql is _HEAD_MOVE:
+                head_at = len(parts) - 1
+        due_at = len(parts)
         if expected is None:
             parts.append(_NEXT_DUE)
         parts.append("COMMIT")
@@ -1087,7 +1073,8 @@ class LedgerStore:
             moved = cursor.fetchone()
             next_due = None
             if expected is None:
-                cursor.nextset()
+                for _ in range(due_at - head_at):
+                    cursor.nextset()
                 next_due = cursor.fetchone()
         setattr(conn, PREPARED_ON_CONNECTION, known)
         return moved, next_due
@@ -1095,7 +1082,7 @@ class LedgerStore:
     # ------------------------------------------------------------------ admin
     def set_account_closed(self, account_id: uuid.UUID, *, closed: bool) -> Account:
         def run(conn: Any, _lookup: bool) -> tuple[Batch, Account]:
-            accounts = self._lock_accounts(conn, [account_id])
+            accounts = self._read_accounts(conn, [account_id])
             account = accounts.get(account_id.int)
             if account is None:
                 raise DomainError(
@@ -1138,7 +1125,7 @@ class LedgerStore:
             return {}
         columns = ", ".join(ACCOUNT_COLUMNS)
         rows = conn.execute(
-            self._sql(f"SELECT {columns} FROM ledger_accounts WHERE {self._in_ids('id')}"),
+            self._sql(f"SELECT {columns} FROM {ACCOUNTS_VIEW} WHERE {self._in_ids('id')}"),
             (self._ids_param(ids),),
         ).fetchall()
         return {a.id: a for a in map(self._account, rows)}
@@ -1158,7 +1145,7 @@ class LedgerStore:
         with self._reading() as conn:
             rows = conn.execute(
                 self._sql(
-                    f"SELECT {columns} FROM ledger_accounts WHERE owner_id = %s ORDER BY timestamp"
+                    f"SELECT {columns} FROM {ACCOUNTS_VIEW} WHERE owner_id = %s ORDER BY timestamp"
                 ),
                 (self._id(owner_id),),
             ).fetchall()
@@ -1268,7 +1255,7 @@ class LedgerStore:
             }
             accounts = map(
                 self._account,
-                self._iterate(conn, f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts"),
+                self._iterate(conn, f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {ACCOUNTS_VIEW}"),
             )
             records = map(
                 self._record,
@@ -1341,10 +1328,6 @@ def _literal(value: int | str | None) -> str:
 def _new_token() -> int:
     """A head token: random, so no writer can end up with the token another expects."""
     return secrets.randbits(63)
-
-
-def _by_id(item: Account | PendingState) -> int:
-    return item.id.int
 
 
 def _arrays(columns: Sequence[Sequence[Any]], kinds: Sequence[str]) -> list[str]:
@@ -1438,41 +1421,29 @@ _PG_DUE = (
     "SELECT id FROM ledger_pending_transfers WHERE status = 1 AND expires_at > 0 "
     f"AND expires_at <= %s ORDER BY expires_at LIMIT {EXPIRY_SWEEP_MAX}"
 )
-# Both lock statements join on a set of wanted ids (never `id = ANY(...) OR ...`, which
+# Both load statements join on a set of wanted ids (never `id = ANY(...) OR ...`, which
 # keeps PostgreSQL from using the primary key and compares every row with every id).
-_PG_LOCK_PENDINGS = (
+_PG_LOAD_PENDINGS = (
     f"WITH due AS ({_PG_DUE}), wanted AS (SELECT id FROM due UNION "
     "SELECT unnest(%s::uuid[])) "
     f"SELECT {', '.join(PENDING_COLUMNS)} FROM ledger_pending_transfers "
-    "WHERE id IN (SELECT id FROM wanted) ORDER BY id FOR UPDATE"
+    "WHERE id IN (SELECT id FROM wanted)"
 )
-_PG_LOCK_ACCOUNTS = (
+_PG_LOAD_ACCOUNTS = (
     f"WITH due AS ({_PG_DUE}), pending AS (SELECT debit_account_id, credit_account_id "
     "FROM ledger_pending_transfers WHERE id IN (SELECT id FROM due UNION "
     "SELECT unnest(%s::uuid[]))), wanted AS (SELECT unnest(%s::uuid[]) AS id "
     "UNION SELECT debit_account_id FROM pending UNION SELECT credit_account_id FROM pending) "
-    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts "
-    "WHERE id IN (SELECT id FROM wanted) ORDER BY id FOR UPDATE"
+    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {ACCOUNTS_VIEW} "
+    "WHERE id IN (SELECT id FROM wanted)"
 )
-
-
-_SQLITE_UPDATE_ACCOUNTS = (
-    "UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, "
-    "credits_posted = ?, last_transfer_timestamp = ? WHERE id = ?"
-)
-_PG_LOCK_BY_ID = "SELECT 1 FROM {table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE"
-_PG_LOCK_PENDINGS_BY_ID = _PG_LOCK_BY_ID.format(table="ledger_pending_transfers")
-_PG_LOCK_ACCOUNTS_BY_ID = _PG_LOCK_BY_ID.format(table="ledger_accounts")
+_HEAD_READ = "SELECT token FROM ledger_head WHERE id = 1"
+# A cold transaction's first statement: from here on no other ledger writer commits.
+_HEAD_LOCK = "SELECT token FROM ledger_head WHERE id = 1 FOR UPDATE"
 _PG_UPDATE_PENDINGS = (
     "UPDATE ledger_pending_transfers AS p SET status = v.status, resolved_by = v.resolved_by "
     "FROM unnest(%s::uuid[], %s::smallint[], %s::uuid[]) AS v(id, status, resolved_by) "
     "WHERE p.id = v.id"
-)
-_PG_UPDATE_ACCOUNTS = (
-    "UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dq, "
-    "credits_pending = v.cp, credits_posted = v.cq, last_transfer_timestamp = v.ts "
-    "FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
-    "%s::bigint[]) AS v(id, dp, dq, cp, cq, ts) WHERE a.id = v.id"
 )
 # A cold batch expects whatever token is there; a warm one names it, and the CHECK
 # (previous = expected) fails the transaction if the head moved since.
@@ -1528,6 +1499,8 @@ def _transient(error: BaseException) -> str | None:
     After a disconnect the batch's commit may or may not have landed; it is re-run with its
     ids looked up, so what landed answers `exists` and nothing is applied twice.
     """
+    if isinstance(error, _StaleCacheError):
+        return "stale"
     if _disconnected(error):
         return "disconnect"
     if isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error):
