@@ -228,6 +228,49 @@ def test_threads_overlap_batches_and_commit_in_order(pair: tuple[Container, Cont
     assert first.ledger.verify().ok
 
 
+def test_a_retried_large_batch_answers_exists_while_others_overlap_it(
+    pair: tuple[Container, Container],
+) -> None:
+    """A large batch streams its rows into a COPY that ends only in its write phase, after
+    the next batch started. Sent again, its ids collide there: it must answer `exists`,
+    and the batch evaluated on its effects meanwhile must still commit exactly once."""
+    first, _ = pair
+    first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
+    accounts = _accounts(first, 30)
+    rng = random.Random(11)
+    sent = [_transfer(*rng.sample(accounts, 2), rng.randint(1, 500)) for _ in range(400)]
+    assert first.ledger.create_transfers(sent) == ["ok"] * len(sent)
+    fresh = [
+        [_transfer(*rng.sample(accounts, 2), rng.randint(1, 500)) for _ in range(400)]
+        for _ in range(4)
+    ]
+    failures: list[BaseException] = []
+
+    def send(batches: list[list[Transfer]], answer: str) -> None:
+        try:
+            for batch in batches:
+                assert first.ledger.create_transfers(batch) == [answer] * len(batch)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=send, args=([sent, sent, sent], "exists")),
+        threading.Thread(target=send, args=(fresh, "ok")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+    expected = dict.fromkeys(accounts, 0)
+    for t in [*sent, *(t for batch in fresh for t in batch)]:
+        expected[t.debit_account_id] -= t.amount
+        expected[t.credit_account_id] += t.amount
+    for account in accounts:
+        assert _balance(first, account) == expected[account]
+    assert first.ledger.verify().ok
+
+
 def test_every_write_transaction_moves_the_head(pair: tuple[Container, Container]) -> None:
     first, second = pair
     first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")

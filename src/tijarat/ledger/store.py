@@ -49,7 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -469,8 +469,15 @@ class LedgerStore:
         pendings: dict[int, PendingState],
         *,
         cold: bool,
+        copying: ExitStack | None = None,
     ) -> tuple[Batch, list[CreateTransferResult]]:
-        """Evaluate a batch on the state given; due pendings in `pendings` expire first."""
+        """Evaluate a batch on the state given; due pendings in `pendings` expire first.
+
+        On PostgreSQL a large batch's rows stream into a COPY as they are evaluated. The COPY
+        is finished here, or, given `copying`, when the caller closes it: a warm batch does
+        so after letting the next batch's evaluation start, so that the server's last rows
+        overlap it instead of holding it up.
+        """
         missing = [value for key, value in pending_ids.items() if key not in pendings]
         existing: dict[int, Transfer] = {}
         if lookup:
@@ -491,20 +498,30 @@ class LedgerStore:
             now_ns=now,
         )
         stream = self._postgres and len(transfers) > STREAM_ROWS_MIN
-        with self._streaming_rows(conn, batch) if stream else nullcontext():
-            if cold:  # the pending transfers it locked include those due; warm: none is due
+        with ExitStack() as mine:
+            if stream:
+                (copying if copying is not None else mine).enter_context(
+                    self._streaming_rows(conn, batch)
+                )
+            if cold:  # the pending transfers it read include those due; warm: none is due
                 batch.expire_due(list(pendings.values()))
             results = batch.create_transfers(transfers)
             batch.flush()
+            if stream:
+                batch.sink = None
+                batch.rows.clear()  # handed to the COPY
         if not lookup:
             failed = [
                 t.id
                 for t, r in zip(transfers, results, strict=True)
                 if r not in TRANSFER_SUCCESS and type(t.id) is uuid.UUID
             ]
-            if failed and self._load_transfers(conn, failed):
-                # A failure may really be the retry of a stored transfer: look again.
-                raise _RetryBatchError(lookup=True)
+            if failed:
+                if copying is not None:
+                    copying.close()  # the connection is busy until the COPY ends
+                if self._load_transfers(conn, failed):
+                    # A failure may really be the retry of a stored transfer: look again.
+                    raise _RetryBatchError(lookup=True)
         self._last_timestamp = max(self._last_timestamp, batch.last_timestamp)
         return batch, results
 
@@ -519,7 +536,8 @@ class LedgerStore:
         `_evaluating`, which it lets go.
 
         On PostgreSQL the lock is let go before the write phase, so the next batch is
-        evaluated (and its rows streamed) while this one updates and commits.
+        evaluated (and its rows streamed) while this one's COPY ends, and it writes and
+        commits.
         """
         held = True
         try:
@@ -531,7 +549,7 @@ class LedgerStore:
                 self._cache = _Cache(token=old.token, next_due=old.next_due)
             cache = self._cache
             expected = cache.token
-            with self._transaction() as conn:
+            with self._transaction() as conn, ExitStack() as copying:
                 try:
                     self._load_missing(conn, cache, pending_ids, account_ids)
                     # No pending transfer is due (next_due), so none expires here.
@@ -544,6 +562,7 @@ class LedgerStore:
                         cache.accounts,
                         cache.pendings,
                         cold=False,
+                        copying=copying,
                     )
                     statements = self._write_statements(batch)
                     for pending in batch.pending_new.values():
@@ -565,6 +584,7 @@ class LedgerStore:
                     self._evaluating.release()
                 try:
                     self._wait_turn(ticket)
+                    copying.close()  # the server's last rows of this batch's COPY
                     self._send(conn, statements, expected=expected, token=token)
                 except BaseException as error:
                     self._spoil(cache)
@@ -921,8 +941,6 @@ class LedgerStore:
 
                 batch.sink = sink
                 yield
-        batch.sink = None
-        batch.rows.clear()  # written
 
     def _write_statements(self, batch: Batch) -> list[_Statement]:
         """The batch's writes as (sql, parameters, many): built now, sent later (after the
