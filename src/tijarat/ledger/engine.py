@@ -240,7 +240,8 @@ class Batch:
             return R.TIMESTAMP_MUST_BE_ZERO
         if not (type(flags) is int or _is_int(flags)) or flags & _TRANSFER_RESERVED:
             return R.RESERVED_FLAG
-        flags = int(flags)
+        if type(flags) is not int:
+            flags = int(flags)  # an IntFlag: stored as the plain number
         tid = t.id
         key = tid.int if type(tid) is _UUID else _key(tid, "id")
         if key == 0:
@@ -358,18 +359,25 @@ class Batch:
         # Every check passed: apply.
         timestamp = self._next_timestamp
         self._next_timestamp = timestamp + 1
-        if self._journal is not None:
+        journal = self._journal
+        if journal is not None:
             self._save_account(debit)
             self._save_account(credit)
         if is_pending:
-            debit.debits_pending = debits_pending + amount
-            credit.credits_pending = credits_pending + amount
+            debits_pending += amount
+            credits_pending += amount
+            debit.debits_pending = debits_pending
+            credit.credits_pending = credits_pending
         else:
-            debit.debits_posted = debits_posted + amount
-            credit.credits_posted = credits_posted + amount
+            debits_posted += amount
+            credits_posted += amount
+            debit.debits_posted = debits_posted
+            credit.credits_posted = credits_posted
         debit.last_transfer_timestamp = timestamp
         credit.last_transfer_timestamp = timestamp
-        stored = (
+        # The row: the transfer's fields, then both accounts' balances after it. `created`
+        # keeps it too (its first 13 fields are the transfer, see _row_transfer).
+        row = (
             tid,
             debit_id,
             credit_id,
@@ -383,23 +391,19 @@ class Batch:
             code,
             flags,
             timestamp,
+            debits_pending,
+            debits_posted,
+            debit.credits_pending,
+            debit.credits_posted,
+            credit.debits_pending,
+            credit.debits_posted,
+            credits_pending,
+            credits_posted,
         )
-        self.created[key] = stored
-        if self._journal is not None:
-            self._journal.append(("created_transfer", key, None))
-        self.rows.append(
-            (
-                *stored,
-                debit.debits_pending,
-                debit.debits_posted,
-                debit.credits_pending,
-                debit.credits_posted,
-                credit.debits_pending,
-                credit.debits_posted,
-                credit.credits_pending,
-                credit.credits_posted,
-            )
-        )
+        self.created[key] = row
+        if journal is not None:
+            journal.append(("created_transfer", key, None))
+        self.rows.append(row)
         if is_pending:
             pending = PendingState(
                 tid,
@@ -577,22 +581,21 @@ class Batch:
 
     def _record(self, key: int, stored: tuple[Any, ...], debit: Account, credit: Account) -> None:
         """Keep the transfer's row: its fields, then both accounts' balances after it."""
-        self.created[key] = stored
+        row = (
+            *stored,
+            debit.debits_pending,
+            debit.debits_posted,
+            debit.credits_pending,
+            debit.credits_posted,
+            credit.debits_pending,
+            credit.debits_posted,
+            credit.credits_pending,
+            credit.credits_posted,
+        )
+        self.created[key] = row
         if self._journal is not None:
             self._journal.append(("created_transfer", key, None))
-        self.rows.append(
-            (
-                *stored,
-                debit.debits_pending,
-                debit.debits_posted,
-                debit.credits_pending,
-                debit.credits_posted,
-                credit.debits_pending,
-                credit.debits_posted,
-                credit.credits_pending,
-                credit.credits_posted,
-            )
-        )
+        self.rows.append(row)
 
     # ------------------------------------------------------------------ accounts
     def create_accounts(self, accounts: Sequence[Account]) -> list[CreateAccountResult]:
