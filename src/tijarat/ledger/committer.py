@@ -219,5 +219,8 @@ class GroupCommitter:
                 offset += size
 
 
+_LINKED = int(TransferFlags.LINKED)  # a plain int: `0 & IntFlag` goes through enum's code
+
+
 def _chain_open(request: _Request) -> bool:
-    return bool(request.transfers[-1].flags & TransferFlags.LINKED)
+    return bool(int(request.transfers[-1].flags) & _LINKED)

@@ -238,10 +238,12 @@ class Batch:
         flags = t.flags
         if t.timestamp != 0:
             return R.TIMESTAMP_MUST_BE_ZERO
-        if not (type(flags) is int or _is_int(flags)) or flags & _TRANSFER_RESERVED:
-            return R.RESERVED_FLAG
         if type(flags) is not int:
-            flags = int(flags)  # an IntFlag: stored as the plain number
+            if not _is_int(flags):
+                return R.RESERVED_FLAG
+            flags = int(flags)  # an IntFlag: checked and stored as the plain number
+        if flags & _TRANSFER_RESERVED:
+            return R.RESERVED_FLAG
         tid = t.id
         key = tid.int if type(tid) is _UUID else _key(tid, "id")
         if key == 0:
