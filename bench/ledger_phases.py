@@ -1,10 +1,12 @@
 """Where a batch's time goes: `python bench/ledger_phases.py [--database-url URL]`.
 
 Times each phase of applying 8,190 transfers between 10,000 accounts on PostgreSQL, one
-phase at a time (not overlapped as in the engine), median of 10 batches:
-lock and load the accounts, evaluate in memory, COPY the rows, UPDATE the balances, commit.
-A warm batch (the store's usual case, see ledger/store.py) skips the first phase, and on
-PostgreSQL overlaps its updates and commit with the next batch's evaluation.
+phase at a time (not overlapped as in the engine), median of 10 batches: lock the head and
+load the accounts with their balances (through the view `ledger_account_balances`),
+evaluate in memory, COPY the rows, then move the head and commit (one message). A warm
+batch (the store's usual case, see ledger/store.py) skips the first phase, and on
+PostgreSQL streams its COPY while it evaluates and overlaps the end of it, its head move and
+commit with the next batch's evaluation.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def main() -> None:
         for round_number in range(ROUNDS):
             work = _transfers(ids, BATCH_MAX, rng)
             marks = [time.perf_counter()]
-            accounts = store._lock_accounts(conn, ids)  # noqa: SLF001 - measuring internals
+            store._lock_head(conn)  # noqa: SLF001 - measuring internals
+            accounts = store._read_accounts(conn, ids)  # noqa: SLF001
             marks.append(time.perf_counter())
             start = time.time_ns()
             batch = Batch(
@@ -70,13 +73,11 @@ def main() -> None:
                     copy.write_row(row)
             marks.append(time.perf_counter())
             batch.rows.clear()
-            for sql, parameters, _many in store._write_statements(batch, warm=False):  # noqa: SLF001
-                conn.execute(sql, parameters)
-            marks.append(time.perf_counter())
-            conn.commit()
+            statements = store._write_statements(batch)  # noqa: SLF001
+            store._send(conn, statements, expected=None, token=round_number + 1)  # noqa: SLF001
             marks.append(time.perf_counter())
             if round_number >= WARMUP:
-                names = ("lock_and_load", "evaluate", "copy_rows", "update_balances", "commit")
+                names = ("lock_and_load", "evaluate", "copy_rows", "head_and_commit")
                 for name, began, ended in zip(names, marks, marks[1:], strict=False):
                     phases.setdefault(name, []).append(ended - began)
         raw.close()
