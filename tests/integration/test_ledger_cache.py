@@ -81,6 +81,39 @@ def _balance(container: Container, account: uuid.UUID) -> int:
     return found.credits_posted - found.debits_posted
 
 
+def _send_in_threads(*senders: tuple[Container, list[list[Transfer]], str]) -> None:
+    """One thread per (container, batches, answer): each sends its batches in turn and
+    expects every transfer to answer `answer`; the first failure is raised here."""
+    failures: list[BaseException] = []
+
+    def send(container: Container, batches: list[list[Transfer]], answer: str) -> None:
+        try:
+            for batch in batches:
+                assert container.ledger.create_transfers(batch) == [answer] * len(batch)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=send, args=sender) for sender in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+
+
+def _assert_moved_once(
+    container: Container, accounts: list[uuid.UUID], transfers: list[Transfer]
+) -> None:
+    """Every account's balance is what `transfers`, each applied exactly once, make it."""
+    expected = dict.fromkeys(accounts, 0)
+    for t in transfers:
+        expected[t.debit_account_id] -= t.amount
+        expected[t.credit_account_id] += t.amount
+    for account in accounts:
+        assert _balance(container, account) == expected[account]
+    assert container.ledger.verify().ok
+
+
 def test_a_cache_never_outlives_another_writer(pair: tuple[Container, Container]) -> None:
     first, second = pair
     first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
@@ -196,36 +229,15 @@ def test_threads_overlap_batches_and_commit_in_order(pair: tuple[Container, Cont
         [_transfer(*rng.sample(accounts, 2), rng.randint(1, 500)) for _ in range(300)]
         for _ in range(24)
     ]
-    failures: list[BaseException] = []
-
-    def send(container: Container, batches: list[list[Transfer]]) -> None:
-        try:
-            for batch in batches:
-                assert container.ledger.create_transfers(batch) == ["ok"] * len(batch)
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
     # Three threads on the first process, one on the second: warm batches overlap, and the
     # second process' writes keep knocking the first one cold.
-    threads = [
-        threading.Thread(target=send, args=(first, work[0:6])),
-        threading.Thread(target=send, args=(first, work[6:12])),
-        threading.Thread(target=send, args=(first, work[12:18])),
-        threading.Thread(target=send, args=(second, work[18:24])),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures[0]
-    expected = dict.fromkeys(accounts, 0)
-    for batch in work:
-        for t in batch:
-            expected[t.debit_account_id] -= t.amount
-            expected[t.credit_account_id] += t.amount
-    for account in accounts:
-        assert _balance(first, account) == expected[account]
-    assert first.ledger.verify().ok
+    _send_in_threads(
+        (first, work[0:6], "ok"),
+        (first, work[6:12], "ok"),
+        (first, work[12:18], "ok"),
+        (second, work[18:24], "ok"),
+    )
+    _assert_moved_once(first, accounts, [t for batch in work for t in batch])
 
 
 def test_a_retried_large_batch_answers_exists_while_others_overlap_it(
@@ -244,31 +256,8 @@ def test_a_retried_large_batch_answers_exists_while_others_overlap_it(
         [_transfer(*rng.sample(accounts, 2), rng.randint(1, 500)) for _ in range(400)]
         for _ in range(4)
     ]
-    failures: list[BaseException] = []
-
-    def send(batches: list[list[Transfer]], answer: str) -> None:
-        try:
-            for batch in batches:
-                assert first.ledger.create_transfers(batch) == [answer] * len(batch)
-        except BaseException as error:  # reported below, in the test's thread
-            failures.append(error)
-
-    threads = [
-        threading.Thread(target=send, args=([sent, sent, sent], "exists")),
-        threading.Thread(target=send, args=(fresh, "ok")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures[0]
-    expected = dict.fromkeys(accounts, 0)
-    for t in [*sent, *(t for batch in fresh for t in batch)]:
-        expected[t.debit_account_id] -= t.amount
-        expected[t.credit_account_id] += t.amount
-    for account in accounts:
-        assert _balance(first, account) == expected[account]
-    assert first.ledger.verify().ok
+    _send_in_threads((first, [sent, sent, sent], "exists"), (first, fresh, "ok"))
+    _assert_moved_once(first, accounts, [*sent, *(t for batch in fresh for t in batch)])
 
 
 def test_every_write_transaction_moves_the_head(pair: tuple[Container, Container]) -> None:
