@@ -629,8 +629,7 @@ class LedgerStore:
                 if account_id.int not in cache.accounts:
                     wanted[account_id.int] = account_id
         if wanted:
-            selected = self._select_accounts(conn, list(wanted.values()))
-            accounts = {a.id.int: a for a in selected.values()}
+            accounts = self._read_accounts(conn, wanted.values())
             cache.accounts.update(accounts)
             newest = max((a.last_transfer_timestamp for a in accounts.values()), default=0)
             self._last_timestamp = max(self._last_timestamp, newest)
@@ -807,7 +806,8 @@ class LedgerStore:
         return {row[0] for row in conn.execute("SELECT id FROM ledger_ledgers").fetchall()}
 
     def _read_accounts(self, conn: Any, ids: Iterable[uuid.UUID]) -> dict[int, Account]:
-        """Load accounts with their balances, keyed by uuid.int (under the head's lock)."""
+        """Accounts with their balances, keyed by uuid.int (a write transaction reads them
+        holding the head's lock, or checks the head after, see _load_missing)."""
         ids = list(ids)
         if not ids:
             return {}
@@ -1135,18 +1135,8 @@ class LedgerStore:
     def lookup_accounts(self, ids: Sequence[uuid.UUID]) -> list[Account]:
         """The accounts that exist, in the order asked."""
         with self._reading() as conn:
-            found = self._select_accounts(conn, ids)
-        return [found[i] for i in ids if i in found]
-
-    def _select_accounts(self, conn: Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
-        if not ids:
-            return {}
-        columns = ", ".join(ACCOUNT_COLUMNS)
-        rows = conn.execute(
-            self._sql(f"SELECT {columns} FROM {ACCOUNTS_VIEW} WHERE {self._in_ids('id')}"),
-            (self._ids_param(ids),),
-        ).fetchall()
-        return {a.id: a for a in map(self._account, rows)}
+            found = self._read_accounts(conn, ids)
+        return [found[i.int] for i in ids if i.int in found]
 
     def _select_pendings(self, conn: Any, ids: Sequence[uuid.UUID]) -> dict[int, PendingState]:
         if not ids:
@@ -1204,7 +1194,7 @@ class LedgerStore:
         limit = max(1, min(limit, STATEMENT_ENTRIES_MAX))
         columns = ", ".join(TRANSFER_COLUMNS)
         with self._reading() as conn:
-            if not self._select_accounts(conn, [account_id]):
+            if not self._read_accounts(conn, [account_id]):
                 raise DomainError(
                     LedgerError.ACCOUNT_NOT_FOUND,
                     f"no account {account_id}",
