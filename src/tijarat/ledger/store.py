@@ -49,7 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -1084,7 +1084,10 @@ class LedgerStore:
         if expected is None:
             parts.append(_NEXT_DUE)
         parts.append("COMMIT")
-        with ClientCursor(conn) as cursor:
+        with _own_begin(conn) as begins, ClientCursor(conn) as cursor:
+            if begins:
+                parts.insert(0, "BEGIN")
+                head_at, due_at = head_at + 1, due_at + 1
             cursor.execute(";\n".join(parts))
             for _ in range(head_at):
                 cursor.nextset()
@@ -1471,6 +1474,36 @@ _HEAD_ENSURE = (
 _NEXT_DUE = (
     "SELECT min(expires_at) FROM ledger_pending_transfers WHERE status = 1 AND expires_at > 0"
 )
+
+
+@contextmanager
+def _own_begin(conn: Any) -> Iterator[bool]:
+    """Yield True if the message about to go must open the transaction itself.
+
+    psycopg opens a transaction with a BEGIN round trip of its own before a transaction's
+    first statement. When the write is that first statement (a small warm batch: nothing
+    streamed, nothing read), the message carries its own BEGIN and goes in autocommit mode:
+    one round trip instead of two. A failure inside it leaves the transaction aborted; it is
+    rolled back here, before psycopg's transaction handling is switched back on.
+    """
+    from psycopg.pq import TransactionStatus  # noqa: PLC0415 - PostgreSQL only
+
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        yield False
+        return
+    conn.autocommit = True
+    try:
+        yield True
+    except BaseException:
+        with suppress(Exception):  # a broken connection: the caller discards it
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        raise
+    finally:
+        try:
+            conn.autocommit = False
+        except Exception:  # never hand on a connection that would commit every statement
+            conn.close()
 
 
 def _executemany(conn: Any, sql: str, rows: list[tuple[Any, ...]], *, postgres: bool) -> None:
