@@ -41,6 +41,7 @@ from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN
 
 OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
 PAYEE_SCRIPT = Path(__file__).with_name("switch_payee.py")
+CEILING_SCRIPT = Path(__file__).with_name("switch_ceiling.py")
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 RESPONSE_BYTES_MAX = 1 << 20
 
@@ -227,6 +228,26 @@ def cpu_sample(
     )
 
 
+def measure_ceiling(
+    payee: subprocess.Popen[bytes], payee_port: int, clients: int, per_client: int
+) -> dict[str, float]:
+    """The same load against a hub that only does the network part (switch_ceiling.py)."""
+    port = free_port()
+    ceiling = subprocess.Popen(
+        [sys.executable, str(CEILING_SCRIPT), str(port), str(payee_port)], stdout=subprocess.PIPE
+    )
+    assert ceiling.stdout is not None
+    try:
+        ceiling.stdout.readline()  # "ready"
+        auth = ("ANY", "ANY")  # it checks nothing
+        load(port, auth, 4, 50)
+        before = cpu_sample(ceiling, payee)
+        return measured(ceiling, payee, load(port, auth, clients, per_client), before)
+    finally:
+        ceiling.terminate()
+        ceiling.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
@@ -284,8 +305,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-            payee.terminate()
-            payee.wait(timeout=10)
+        ceiling = measure_ceiling(payee, payee_port, arguments.clients, arguments.per_client)
+        payee.terminate()
+        payee.wait(timeout=10)
     print(
         json.dumps(
             {
@@ -293,6 +315,7 @@ def main() -> None:
                 "workers": workers,
                 "clients": arguments.clients,
                 "concurrent": concurrent,
+                "ceiling_network_only": ceiling,
                 "baseline_one_client": baseline,
             },
             indent=2,

@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from tijarat.switch import iso20022 as iso
@@ -69,31 +70,48 @@ def main() -> None:
         return message_id.join(pieces) + end_to_end_id + rest
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            reply = answer(await read_body(reader))
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: "
+                + str(len(reply)).encode()
+                + b"\r\n\r\n"
+                + reply
+            )
+            await writer.drain()
+
+    listen(port, serve)
+
+
+async def read_body(reader: asyncio.StreamReader) -> bytes:
+    """The next HTTP/1.1 message's body (its headers read and dropped)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    if len(head) > HEADERS_BYTES_MAX:
+        raise ConnectionError("headers too large")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return await reader.readexactly(length)
+
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def listen(port: int, serve: Serve) -> None:
+    """Serve connections on 127.0.0.1:port until killed; "ready" on stdout once listening.
+    A connection ends when the peer closes it."""
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if len(head) > HEADERS_BYTES_MAX:
-                    break
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                body = await reader.readexactly(length)
-                reply = answer(body)
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: "
-                    + str(len(reply)).encode()
-                    + b"\r\n\r\n"
-                    + reply
-                )
-                await writer.drain()
+            await serve(reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
     async def run() -> None:
-        server = await asyncio.start_server(serve, "127.0.0.1", port)
+        server = await asyncio.start_server(connection, "127.0.0.1", port)
         print("ready", flush=True)
         async with server:
             await server.serve_forever()

@@ -18,6 +18,7 @@ from tijarat.settings import Settings, normalise_database_url
 from tijarat.supply.service import SupplyService
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.gateway import Gateway
+from tijarat.switch.grouping import PaymentQueue
 from tijarat.switch.model import PayeeDecision, Payment
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
@@ -91,6 +92,7 @@ class Container:
     ledger: LedgerService
     switch: SwitchService
     payments: Payments
+    payment_queue: PaymentQueue  # the API's credit transfers, carried out in groups
     requests: PaymentRequests
     bulk: BulkPayments
     gateway: Gateway
@@ -120,6 +122,8 @@ class Container:
         return swept
 
     def close(self) -> None:
+        self.payment_queue.close()
+        self.payments.close()
         self.transport.close()
         self.ledger.close()
         self.engine.dispose()
@@ -168,6 +172,7 @@ def build(
         ledger=ledger,
         switch=switch,
         payments=payments,
+        payment_queue=PaymentQueue(payments),
         requests=requests,
         bulk=bulk,
         gateway=gateway,

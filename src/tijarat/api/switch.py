@@ -5,6 +5,7 @@ Participants authenticate with HTTP Basic: their code and the secret issued at r
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -206,9 +207,9 @@ async def cancel(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDe
 @router.post("/payments")
 async def pay(body: CreditTransferIn, me: ParticipantDep, container: ContainerDep) -> PaymentOut:
     """Submit a credit transfer; answered ACSC, RJCT (with reason) or PDNG (payee deciding)."""
-    return PaymentOut.of(
-        await run_in_threadpool(container.payments.submit, me.code, body.to_model())
-    )
+    # Carried out in a group with the payments that arrive meanwhile (switch/grouping.py).
+    future = container.payment_queue.submit(me.code, body.to_model())
+    return PaymentOut.of(await asyncio.wrap_future(future))
 
 
 @router.get("/payments/{end_to_end_id}")

@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -62,6 +63,11 @@ log = structlog.get_logger("tijarat.switch")
 # A payment planned on cached participants is planned again on fresh ones when its insert
 # finds that a cached fact changed; this bounds how often (a change racing every attempt).
 PLAN_ATTEMPTS_MAX = 3
+# Threads that carry a group's credit advices and status reports to HTTP payees at once (see
+# Payments.submit_many): as many payments of a group as this wait on payees concurrently.
+DELIVERY_THREADS = 32
+T = TypeVar("T")
+U = TypeVar("U")
 
 # How a credit advice reaches a payee participant. The in-process transport calls the
 # participant's handler; None means no answer (yet): the timeout decides.
@@ -118,6 +124,20 @@ class AllowAll:
         return None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """A payment as routed, before it is stored (see Payments._plan)."""
+
+    payer: Participant
+    payee: Participant | None
+    reason: ReasonCode | None  # the refusal, stored with the row; None: it goes ahead
+    guard: store.PaymentGuard
+    values: dict[str, Any]  # the payments row
+    payment: Payment  # the row as a Payment (pending, or rejected with `reason`)
+    handler: PayeeHandler | None  # in-process delivery
+    advice: ArchivedMessage | None  # HTTP delivery: the credit advice, archived with the row
+
+
 class Payments:
     def __init__(
         self,
@@ -141,6 +161,7 @@ class Payments:
         # Reservations, posts and voids of concurrent payments share ledger commits (the
         # ledger's group commit); False applies each in a transaction of its own.
         self.group_commit = group_commit
+        self._pool: ThreadPoolExecutor | None = None  # delivery threads, started when needed
 
     def connect(self, code: str, handler: PayeeHandler) -> None:
         """In-process transport: credit advices for `code` go to `handler`."""
@@ -200,6 +221,37 @@ class Payments:
 
     def _submit(self, payer_code: str, request: CreditTransfer, *, fresh: bool) -> Payment | None:
         """Plan, store and carry out one payment; None when a cached fact proved stale."""
+        plan = self._plan(payer_code, request, fresh=fresh)
+        advice = plan.advice
+        try:
+            stored = store.insert_payment(
+                self.engine, plan.values, plan.guard, [advice] if advice else []
+            )
+        except store.DuplicatePaymentError:  # these ids were used before (or concurrently)
+            again = self._find_duplicate(plan.payer, request)
+            if again is not None and again.request == request and again.payer_id == plan.payer.id:
+                return again
+            return self._transient_rejection(plan.payer, request, ReasonCode.DUPL)
+        if not stored:
+            return None  # a participant or cap changed since cached: plan again, fresh
+        if plan.reason is not None:
+            return plan.payment
+        (result,) = self._apply([self._reservation(plan)])
+        refused = self._refusal(plan, result)
+        if refused is not None:
+            return refused
+        decision, received = self._deliver(plan)
+        if decision is None:
+            if received is not None:
+                self._keep(received)
+            return plan.payment
+        return self._decide(_routed(plan.payee), plan.payment, decision, received)
+
+    def _plan(self, payer_code: str, request: CreditTransfer, *, fresh: bool) -> _Plan:
+        """Everything decided about a payment before it is stored: route, row, credit advice.
+
+        Raises DomainError when the payer may not pay at all (unknown, suspended).
+        """
         payer = self.directory.participant_cached(payer_code, fresh=fresh)
         if not payer.active and not fresh:  # refuse on the database's word, not the cache's
             payer = self.directory.participant_cached(payer_code, fresh=True)
@@ -226,49 +278,177 @@ class Payments:
                     advice = remote.advice(payee, payment)
                 except Exception:  # not deliverable: a non-answer, as a failed delivery is
                     log.exception("credit advice not built", payee=payee.code)
-        try:
-            stored = store.insert_payment(self.engine, values, guard, [advice] if advice else [])
-        except store.DuplicatePaymentError:  # these ids were used before (or concurrently)
-            again = self._find_duplicate(payer, request)
-            if again is not None and again.request == request and again.payer_id == payer.id:
-                return again
-            return self._transient_rejection(payer, request, ReasonCode.DUPL)
-        if not stored:
-            return None  # a participant or cap changed since cached: plan again, fresh
-        if reason is not None:
-            return payment
-        assert payee is not None
-        (result,) = self._apply(
-            [
-                Transfer(
-                    payment_id,
-                    payer.settlement_account_id,
-                    self.directory.reservation_account(payer, payee),
-                    request.amount_minor,
-                    user_data_128=request.uetr,
-                    timeout=self.payee_timeout_s,
-                    ledger=self.directory.hub_ledger,
-                    code=TRANSFER_CODE_CREDIT_TRANSFER,
-                    flags=TransferFlags.PENDING,
-                )
-            ]
+        return _Plan(payer, payee, reason, guard, values, payment, handler, advice)
+
+    def _reservation(self, plan: _Plan) -> Transfer:
+        """The pending transfer that holds the payer's funds while the payee decides."""
+        request = plan.payment.request
+        return Transfer(
+            plan.payment.id,
+            plan.payer.settlement_account_id,
+            self.directory.reservation_account(plan.payer, _routed(plan.payee)),
+            request.amount_minor,
+            user_data_128=request.uetr,
+            timeout=self.payee_timeout_s,
+            ledger=self.directory.hub_ledger,
+            code=TRANSFER_CODE_CREDIT_TRANSFER,
+            flags=TransferFlags.PENDING,
         )
-        if result not in (R.OK, R.EXISTS):
-            refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
-            return self._finish(payment, PaymentStatus.REJECTED, refusal, unsent=advice)
-        received: ArchivedMessage | None = None
-        if handler is not None:
-            decision = self._ask(handler, payee, payment)
-        elif advice is not None:
+
+    def _refusal(self, plan: _Plan, result: CreateTransferResult) -> Payment | None:
+        """The payment rejected when its reservation failed (no funds: AM04); else None."""
+        if result in (R.OK, R.EXISTS):
+            return None
+        refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
+        return self._finish(plan.payment, PaymentStatus.REJECTED, refusal, unsent=plan.advice)
+
+    def _deliver(self, plan: _Plan) -> tuple[PayeeDecision | None, ArchivedMessage | None]:
+        """The credit advice to the payee (in process or over HTTP): its decision, if any,
+        and the message it answered with. (None, None) without a transport: the payee
+        answers through the API, or the timeout decides."""
+        payee = _routed(plan.payee)
+        if plan.handler is not None:
+            return self._ask(plan.handler, payee, plan.payment), None
+        if plan.advice is not None:
             assert self.remote is not None
-            decision, received = self.remote.exchange(payee, payment, advice)
-        else:
-            return payment  # no transport: the payee answers through the API
-        if decision is None:
-            if received is not None:
-                self._keep(received)
-            return payment
-        return self._decide(payee, payment, decision, received)
+            return self.remote.exchange(payee, plan.payment, plan.advice)
+        return None, None
+
+    # ------------------------------------------------------------------ submit, grouped
+    def submit_many(self, items: Sequence[tuple[str, CreditTransfer]]) -> list[Payment | Exception]:
+        """Concurrent payments (payer code, request) carried out together: for each, what
+        `submit` answers, or the exception it raises. The rules are submit's; only the
+        round trips are shared: the rows and their credit advices go in with one statement,
+        the reservations are one ledger batch, the advices go out at once (HTTP payees
+        concurrently), the posts and voids are one ledger batch and the decisions one
+        statement. A payment the grouped path cannot finish as submit would (its ids taken,
+        a cached fact stale, its reservation refused) goes through submit on its own.
+        """
+        answers: list[Payment | Exception | None] = [None] * len(items)
+        plans: list[tuple[int, _Plan]] = []
+        for index, (payer_code, request) in enumerate(items):
+            try:
+                plans.append((index, self._plan(payer_code, request, fresh=False)))
+            except DomainError as error:
+                answers[index] = error
+        stored = store.insert_payments(
+            self.engine,
+            [(p.values, p.guard, [p.advice] if p.advice else []) for _, p in plans],
+        )
+        going: list[tuple[int, _Plan]] = []
+        for index, plan in plans:
+            if plan.payment.id not in stored:
+                continue  # a duplicate, or planned on a stale cache: one at a time, below
+            if plan.reason is None:
+                going.append((index, plan))
+            else:
+                answers[index] = plan.payment
+        results = self._apply([self._reservation(plan) for _, plan in going]) if going else []
+        asked: list[tuple[int, _Plan]] = []
+        for (index, plan), result in zip(going, results, strict=True):
+            refused = self._refusal(plan, result)
+            if refused is not None:
+                answers[index] = refused
+            elif plan.handler is None and plan.advice is None:
+                answers[index] = plan.payment  # no transport: the payee answers via the API
+            else:
+                asked.append((index, plan))
+        decided: list[tuple[int, _Plan, PayeeDecision, ArchivedMessage | None]] = []
+        for (index, plan), (decision, received) in zip(
+            asked, self._concurrently(self._deliver, [plan for _, plan in asked]), strict=True
+        ):
+            if decision is None:
+                if received is not None:
+                    self._keep(received)
+                answers[index] = plan.payment
+            else:
+                decided.append((index, plan, decision, received))
+        settled = self._decide_many(
+            [(plan, decision, received) for _, plan, decision, received in decided]
+        )
+        for (index, *_), payment in zip(decided, settled, strict=True):
+            answers[index] = payment
+        for index, answer in enumerate(answers):
+            if answer is None:
+                try:
+                    answers[index] = self.submit(*items[index])
+                except Exception as error:  # this payment's own failure, not the group's
+                    answers[index] = error
+        done = [answer for answer in answers if answer is not None]
+        assert len(done) == len(items)  # every payment was answered, one way or another
+        return done
+
+    def _decide_many(
+        self, decided: Sequence[tuple[_Plan, PayeeDecision, ArchivedMessage | None]]
+    ) -> list[Payment]:
+        """_decide for many payments: one ledger batch, one statement, pushes at once."""
+        if not decided:
+            return []
+        transfers: list[Transfer] = []
+        firsts: list[int] = []  # each payment's first transfer (an on-us post brings two)
+        for plan, decision, _ in decided:
+            firsts.append(len(transfers))
+            transfers += self._settlement(_routed(plan.payee), plan.payment, decision)
+        results = self._apply(transfers)
+        outcomes: list[
+            tuple[Payment, PaymentStatus, ReasonCode | None, ArchivedMessage | None]
+        ] = []
+        for (plan, decision, received), first in zip(decided, firsts, strict=True):
+            status, reason = self._outcome(plan.payment, decision, results[first])
+            outcomes.append((plan.payment, status, reason, received))
+        return self._finish_many(outcomes)
+
+    def _finish_many(
+        self,
+        outcomes: Sequence[
+            tuple[Payment, PaymentStatus, ReasonCode | None, ArchivedMessage | None]
+        ],
+    ) -> list[Payment]:
+        """_finish for many payments: one statement; their status reports pushed at once."""
+        now = self.clock.now_ns()
+        entries: list[store.Decision] = []
+        told: list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]] = []
+        for payment, status, reason, received in outcomes:
+            decided = dataclasses.replace(payment, status=status, reason=reason, resolved_at=now)
+            reports = self._reports(decided)
+            entries.append(
+                store.Decision(
+                    payment.id,
+                    status.value,
+                    reason.value if reason else None,
+                    [received] if received is not None else [],
+                    [message for _, message in reports],
+                )
+            )
+            told.append((decided, dict(reports)))
+        changed = store.finish_payments(self.engine, entries, now)
+        answers: list[Payment] = []
+        pushes: list[tuple[Participant, ArchivedMessage]] = []
+        for decided, built in told:
+            if decided.id not in changed:
+                answers.append(self.payment(decided.id))  # decided already, by another path
+                continue
+            answers.append(decided)
+            pushes += self._tell(decided, built, push=False)
+        remote = self.remote
+        if remote is not None and pushes:
+            self._concurrently(lambda pair: remote.push(*pair), pushes)
+        return answers
+
+    def _concurrently(self, call: Callable[[T], U], items: Sequence[T]) -> list[U]:
+        """call(item) for every item, on the delivery threads when there is more than one
+        (each has its own keep-alive connections): a slow payee delays its own payments,
+        not the others of the group."""
+        if len(items) <= 1:
+            return [call(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="switch-deliver")
+        return list(self._pool.map(call, items))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def deliverer(self, payee: Participant) -> PayeeHandler | None:
         """How a credit advice reaches `payee`: in process, over HTTP, or not (it polls)."""
@@ -365,33 +545,42 @@ class Payments:
         received: ArchivedMessage | None,
     ) -> Payment:
         """Post or void the reservation as the payee decided, then record the outcome."""
+        results = self._apply(self._settlement(payee, payment, decision))
+        status, reason = self._outcome(payment, decision, results[0])
+        return self._finish(payment, status, reason, received=received)
+
+    def _settlement(
+        self, payee: Participant, payment: Payment, decision: PayeeDecision
+    ) -> list[Transfer]:
+        """The post (accepted) or void (rejected) of a payment's reservation."""
         flag = (
             TransferFlags.POST_PENDING_TRANSFER
             if decision.accept
             else TransferFlags.VOID_PENDING_TRANSFER
         )
         kind = "post" if decision.accept else "void"
-        transfers = [
-            Transfer(
-                uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment.id}"),
-                pending_id=payment.id,
-                user_data_128=payment.request.uetr,
-                flags=flag,
-            )
-        ]
+        post = Transfer(
+            uuid.uuid5(HUB_NAMESPACE, f"{kind}:{payment.id}"),
+            pending_id=payment.id,
+            user_data_128=payment.request.uetr,
+            flags=flag,
+        )
         if decision.accept and payment.payer_id == payment.payee_id:
-            transfers = self.on_us_settlement(payee, transfers[0], payment)
-        result = self._apply(transfers)[0]
+            return self.on_us_settlement(payee, post, payment)
+        return [post]
+
+    @staticmethod
+    def _outcome(
+        payment: Payment, decision: PayeeDecision, result: CreateTransferResult
+    ) -> tuple[PaymentStatus, ReasonCode | None]:
+        """What a payee's decision made of a payment, given its post's or void's result."""
         if result in (R.OK, R.EXISTS):
             if decision.accept:
-                return self._finish(payment, PaymentStatus.SETTLED, None, received=received)
-            reason = decision.reason or ReasonCode.BE01
-            return self._finish(payment, PaymentStatus.REJECTED, reason, received=received)
+                return PaymentStatus.SETTLED, None
+            return PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01
         if result is R.PENDING_TRANSFER_EXPIRED:
-            return self._finish(payment, PaymentStatus.REJECTED, ReasonCode.AB05, received=received)
-        raise AssertionError(
-            f"unexpected ledger result {result} answering {payment.id} for {payee.code}"
-        )
+            return PaymentStatus.REJECTED, ReasonCode.AB05
+        raise AssertionError(f"unexpected ledger result {result} settling {payment.id}")
 
     def on_us_settlement(
         self, participant: Participant, post: Transfer, payment: Payment
@@ -802,10 +991,14 @@ class Payments:
                 log.exception("status report not built", participant=participant.code)
         return reports
 
-    def _tell(self, payment: Payment, reports: dict[uuid.UUID, ArchivedMessage]) -> None:
-        """notify(), with the HTTP reports built and archived already."""
+    def _tell(
+        self, payment: Payment, reports: dict[uuid.UUID, ArchivedMessage], *, push: bool = True
+    ) -> list[tuple[Participant, ArchivedMessage]]:
+        """notify(), with the HTTP reports built and archived already. With push=False the
+        reports are not sent but answered, for the caller to send (see _finish_many)."""
+        unsent: list[tuple[Participant, ArchivedMessage]] = []
         if not self.listeners and not reports:
-            return
+            return unsent
         for participant, listeners in self._parties(payment):
             for listener in listeners:
                 try:
@@ -814,7 +1007,11 @@ class Payments:
                     log.exception("status listener failed", participant=participant.code)
             report = reports.get(participant.id)
             if report is not None and self.remote is not None:
-                self.remote.push(participant, report)
+                if push:
+                    self.remote.push(participant, report)
+                else:
+                    unsent.append((participant, report))
+        return unsent
 
     def _keep(self, message: ArchivedMessage) -> None:
         with self.engine.begin() as connection:
@@ -836,6 +1033,11 @@ class Payments:
 
     def _participant_by_id(self, participant_id: uuid.UUID) -> Participant:
         return self.directory.participant_by_id_cached(participant_id)
+
+
+def _routed(payee: Participant | None) -> Participant:
+    assert payee is not None  # only routed payments are reserved and delivered
+    return payee
 
 
 def well_formed(request: CreditTransfer) -> bool:

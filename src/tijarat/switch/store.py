@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -431,6 +433,175 @@ def finish_payment(
     return changed
 
 
+def _pg_type(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, sa.Uuid):
+        return "uuid"
+    if isinstance(kind, sa.BigInteger):
+        return "bigint"
+    if isinstance(kind, sa.Integer):
+        return "integer"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
+    return "text"
+
+
+# ---------------------------------------------------------------------------- grouped
+# Payments.submit_many: the two switch transactions of many concurrent payments, each one
+# statement for the whole group on PostgreSQL; on SQLite, one payment at a time (a single
+# writer: nothing to share).
+Stored = tuple[dict[str, Any], "PaymentGuard", Sequence[ArchivedMessage]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One payment's decision for finish_payments (see finish_payment for `kept`)."""
+
+    payment_id: uuid.UUID
+    status: str
+    reason: str | None
+    kept: Sequence[ArchivedMessage]
+    kept_if_changed: Sequence[ArchivedMessage]
+
+
+def insert_payments(engine: sa.Engine, payments: Sequence[Stored]) -> set[uuid.UUID]:
+    """insert_payment for many (row, guard, messages): the ids stored.
+
+    A row whose guard fails, or whose ids are taken (stored before, or earlier in the same
+    group), is left out, and so are its messages; the caller finds out why one at a time.
+    """
+    if not payments:
+        return set()
+    if engine.dialect.name != "postgresql":
+        stored = set()
+        for values, guard, messages in payments:
+            try:
+                if insert_payment(engine, values, guard, messages):
+                    stored.add(values["id"])
+            except DuplicatePaymentError:
+                continue
+        return stored
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for values, guard, messages in payments:
+        row = {name: values[name] for name in PAYMENT_COLUMNS}
+        row.update(
+            g_payer=guard.payer_id,
+            g_payee=guard.payee_id,
+            g_cap=guard.cap_minor,
+            g_checked=guard.cap_checked,
+        )
+        rows.append(row)
+        kept += [
+            _message_row(values["id"], m, values["created_at"], always=False) for m in messages
+        ]
+    return set(_pg_run_all(engine, _PG_INSERT_PAYMENTS, _json_parameters(rows, kept)))
+
+
+def finish_payments(
+    engine: sa.Engine, decisions: Sequence[Decision], resolved_at: int
+) -> set[uuid.UUID]:
+    """finish_payment for many pending payments: the ids this decided (no `dropped`)."""
+    if not decisions:
+        return set()
+    if engine.dialect.name != "postgresql":
+        return {
+            d.payment_id
+            for d in decisions
+            if finish_payment(
+                engine,
+                d.payment_id,
+                {"status": d.status, "reason": d.reason, "resolved_at": resolved_at},
+                kept=d.kept,
+                kept_if_changed=d.kept_if_changed,
+                dropped=None,
+            )
+        }
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for d in decisions:
+        rows.append({"id": d.payment_id, "status": d.status, "reason": d.reason})
+        for always, messages in ((True, d.kept), (False, d.kept_if_changed)):
+            kept += [_message_row(d.payment_id, m, resolved_at, always=always) for m in messages]
+    parameters = _json_parameters(rows, kept)
+    parameters.update({"resolved_at": resolved_at, "pending": PENDING})
+    return set(_pg_run_all(engine, _PG_FINISH_PAYMENTS, parameters))
+
+
+# A group travels as two JSON parameters (rows, messages) read by jsonb_to_recordset: the
+# statement's text is the same for every group, so psycopg converts it once and the server
+# prepares it once (with a placeholder per value, converting the text cost more than running
+# it). Message bodies go as base64: bytes, whatever their encoding.
+def _recordset(columns: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in columns)
+
+
+_MESSAGE_FIELDS = [("owner", "uuid"), ("always", "boolean")] + [
+    (name, "text" if name == "body" else _pg_type(messages_table.c[name]))
+    for name in MESSAGE_COLUMNS
+]
+_MESSAGES_KEPT = (
+    f"INSERT INTO switch_messages ({', '.join(MESSAGE_COLUMNS)}) SELECT "
+    + ", ".join("decode(m.body, 'base64')" if n == "body" else f"m.{n}" for n in MESSAGE_COLUMNS)
+    + f" FROM jsonb_to_recordset(%(messages)s::jsonb) AS m({_recordset(_MESSAGE_FIELDS)})"
+)
+_PAYMENT_FIELDS = [(name, _pg_type(payments_table.c[name])) for name in PAYMENT_COLUMNS] + [
+    ("g_payer", "uuid"),
+    ("g_payee", "uuid"),
+    ("g_cap", "bigint"),
+    ("g_checked", "boolean"),
+]
+_PG_INSERT_PAYMENTS = (
+    "WITH v AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) "
+    f"AS v({_recordset(_PAYMENT_FIELDS)})), "
+    f"inserted AS (INSERT INTO switch_payments ({', '.join(PAYMENT_COLUMNS)}) "
+    f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM v WHERE "
+    "EXISTS (SELECT 1 FROM switch_participants WHERE id = v.g_payer AND status = 'active') "
+    "AND (v.g_payee IS NULL OR EXISTS (SELECT 1 FROM switch_participants "
+    "WHERE id = v.g_payee AND status = 'active')) "
+    "AND (NOT v.g_checked OR coalesce((SELECT cap_minor FROM switch_net_debit_caps "
+    f"WHERE participant_id = v.g_payer), {NO_CAP}) = coalesce(v.g_cap, {NO_CAP})) "
+    "ON CONFLICT DO NOTHING RETURNING id), "
+    f"kept AS ({_MESSAGES_KEPT} WHERE m.owner IN (SELECT id FROM inserted)) "
+    "SELECT id FROM inserted"
+)
+_PG_FINISH_PAYMENTS = (
+    "WITH changed AS (UPDATE switch_payments AS p SET status = v.status, reason = v.reason, "
+    "resolved_at = %(resolved_at)s FROM jsonb_to_recordset(%(rows)s::jsonb) "
+    "AS v(id uuid, status text, reason text) "
+    "WHERE p.id = v.id AND p.status = %(pending)s RETURNING p.id), "
+    f"kept AS ({_MESSAGES_KEPT} WHERE m.always OR m.owner IN (SELECT id FROM changed)) "
+    "SELECT id FROM changed"
+)
+
+
+def _message_row(
+    owner: uuid.UUID, message: ArchivedMessage, created_at: int, *, always: bool
+) -> dict[str, Any]:
+    return {"owner": owner, "always": always, **message_values(message, created_at)}
+
+
+def _json_parameters(rows: list[dict[str, Any]], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "rows": json.dumps(rows, default=_json),
+        "messages": json.dumps(messages, default=_json),
+    }
+
+
+def _json(value: Any) -> Any:
+    """What json cannot write by itself: UUIDs as text, bytes as base64."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _pg_run_all(engine: sa.Engine, sql: str, parameters: dict[str, Any]) -> list[Any]:
+    """One statement in a transaction of its own; its rows' first values."""
+    return [row[0] for row in _pg_execute(engine, sql, parameters, prepare=True)]
+
+
 PENDING = "PDNG"
 
 
@@ -480,19 +651,6 @@ def _build_insert_payment(payee: bool, *, cap: bool) -> Any:
 
 
 _INSERTS: dict[tuple[bool, bool], Any] = {}
-
-
-def _pg_type(column: sa.Column[Any]) -> str:
-    kind = column.type
-    if isinstance(kind, sa.Uuid):
-        return "uuid"
-    if isinstance(kind, sa.BigInteger):
-        return "bigint"
-    if isinstance(kind, sa.Integer):
-        return "integer"
-    if isinstance(kind, sa.LargeBinary):
-        return "bytea"
-    return "text"
 
 
 _PG_ACTIVE = (
@@ -578,11 +736,19 @@ def _pg_finish_payment(kept: int, kept_if_changed: int, *, dropped: bool) -> str
 
 def _pg_run(engine: sa.Engine, sql: str, parameters: dict[str, Any]) -> Any:
     """One statement in a transaction of its own (two round trips); its single value."""
+    rows = _pg_execute(engine, sql, parameters, prepare=True)
+    return rows[0][0] if rows else None
+
+
+def _pg_execute(
+    engine: sa.Engine, sql: str, parameters: dict[str, Any], *, prepare: bool
+) -> list[Any]:
+    """Execute and commit on a pooled raw connection; the rows."""
     raw = engine.raw_connection()
     try:
         connection: Any = raw.driver_connection
         try:
-            row = connection.execute(sql, parameters, prepare=True).fetchone()
+            rows: list[Any] = connection.execute(sql, parameters, prepare=prepare).fetchall()
             connection.commit()
         except BaseException:
             if connection.closed or connection.broken:
@@ -590,7 +756,7 @@ def _pg_run(engine: sa.Engine, sql: str, parameters: dict[str, Any]) -> Any:
             else:
                 connection.rollback()
             raise
-        return None if row is None else row[0]
+        return rows
     finally:
         raw.close()
 
