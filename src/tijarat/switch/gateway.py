@@ -81,7 +81,15 @@ class Gateway:
         )
         document = envelope.document
         if isinstance(document, iso.CustomerCreditTransfer):
-            statuses = [self._transfer(participant, document, tx) for tx in document.transactions]
+            # The message's transactions are carried out as one group (Payments.submit_many).
+            outcomes = self.payments.submit_many(
+                [(participant.code, _request(document, tx)) for tx in document.transactions]
+            )
+            statuses = []
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome  # the payer may not pay (e.g. suspended): the message fails
+                statuses.append(_status_of(outcome))
             original = iso.OriginalGroupStatus(
                 original_message_id=document.message_id,
                 original_message_name=iso.MessageType.PACS_008.value,
@@ -531,30 +539,6 @@ class Gateway:
             store.insert_messages(connection, messages, self.clock.now_ns())
 
     # ------------------------------------------------------------------ mapping
-    def _transfer(
-        self,
-        participant: Participant,
-        document: iso.CustomerCreditTransfer,
-        tx: iso.CreditTransferTransaction,
-    ) -> iso.TransactionStatus:
-        creditor = tx.creditor_account
-        request = CreditTransfer(
-            msg_id=document.message_id,
-            end_to_end_id=tx.end_to_end_id,
-            tx_id=tx.transaction_id,
-            uetr=tx.uetr,
-            amount_minor=tx.amount.amount_minor,
-            currency=tx.amount.currency,
-            debtor_name=tx.debtor.name,
-            debtor_iban=tx.debtor_account.iban.compact if tx.debtor_account.iban else "",
-            creditor_alias=creditor.proxy.e164 if creditor.proxy else None,
-            creditor_iban=creditor.iban.compact if creditor.iban and not creditor.proxy else None,
-            creditor_name=tx.creditor.name,
-            remittance_information=" ".join(tx.remittance_information)[:140] or None,
-            purpose=tx.purpose,
-        )
-        return _status_of(self.payments.submit(participant.code, request))
-
     def _status(
         self, participant: Participant, tx: iso.StatusRequestTransaction
     ) -> iso.TransactionStatus:
@@ -591,6 +575,28 @@ def _rejected(end_to_end_id: str, code: str) -> iso.TransactionStatus:
         status=iso.PaymentStatus.RJCT,
         original_end_to_end_id=end_to_end_id,
         reasons=(iso.Reason(code=iso.ReasonCode(code)),),
+    )
+
+
+def _request(
+    document: iso.CustomerCreditTransfer, tx: iso.CreditTransferTransaction
+) -> CreditTransfer:
+    """A pacs.008 transaction as the switch's credit transfer."""
+    creditor = tx.creditor_account
+    return CreditTransfer(
+        msg_id=document.message_id,
+        end_to_end_id=tx.end_to_end_id,
+        tx_id=tx.transaction_id,
+        uetr=tx.uetr,
+        amount_minor=tx.amount.amount_minor,
+        currency=tx.amount.currency,
+        debtor_name=tx.debtor.name,
+        debtor_iban=tx.debtor_account.iban.compact if tx.debtor_account.iban else "",
+        creditor_alias=creditor.proxy.e164 if creditor.proxy else None,
+        creditor_iban=creditor.iban.compact if creditor.iban and not creditor.proxy else None,
+        creditor_name=tx.creditor.name,
+        remittance_information=" ".join(tx.remittance_information)[:140] or None,
+        purpose=tx.purpose,
     )
 
 
