@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tijarat.api import switch as switch_api
 from tijarat.api.app import create_app
 from tijarat.bootstrap import Container
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN
+from tijarat.switch.schemas import PaymentOut
 
 OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
 
@@ -119,3 +123,73 @@ def test_forged_or_missing_credentials_and_bad_bodies(client: TestClient) -> Non
     assert suspended.json()["status"] == "suspended"
     refused = client.post("/v1/switch/payments", json=body, auth=meezan)
     assert (refused.status_code, refused.json()["code"]) == (403, "switch_participant_suspended")
+
+
+def test_the_payments_fast_path_answers_as_the_route_does(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PaymentsFastPath takes the common case; everything else reaches the route, body intact."""
+    recognised: list[bool] = []
+    real = switch_api._recognised
+
+    def spy(*arguments: Any) -> Any:
+        found = real(*arguments)
+        recognised.append(found is not None)
+        return found
+
+    monkeypatch.setattr(switch_api, "_recognised", spy)
+    meezan = register(client, "MEZNPKKA", "MEZN")
+    register(client, "HABBPKKA", "HABB")
+    creditor = {"creditor_iban": make_pk_iban("HABB", "2").compact}
+    # A participant this process has not seen yet is authenticated by the route, then known.
+    first = client.post("/v1/switch/payments", json=payment(creditor), auth=meezan)
+    fast = client.post("/v1/switch/payments", json=payment(creditor), auth=meezan)
+    routed = client.post(
+        "/v1/switch/payments",
+        content=json.dumps(payment(creditor)),
+        headers={"content-type": "application/json; charset=utf-8"},
+        auth=meezan,
+    )
+    assert recognised == [False, True, False]
+    assert (first.status_code, fast.status_code, routed.status_code) == (200, 200, 200)
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    for answer in (fast.json(), routed.json()):
+        assert answer.keys() == PaymentOut.model_fields.keys()
+        assert (answer["status"], answer["reason"], answer["returned_minor"]) == ("PDNG", None, 0)
+    # The same ids again: the retry is answered with the same payment, on either path.
+    again = client.post(
+        "/v1/switch/payments",
+        content=fast.request.content,
+        auth=meezan,
+        headers={"content-type": "application/json"},
+    )
+    assert again.json() == fast.json()
+    # Refusals by the payments themselves come back as problems from the fast path too.
+    poor = client.post("/v1/switch/payments", json=payment(creditor, 10**12), auth=meezan)
+    assert (poor.json()["status"], poor.json()["reason"]) == ("RJCT", "AM04")
+    recognised.clear()
+    wrong = client.post("/v1/switch/payments", json={**payment(creditor), "uetr": "x"}, auth=meezan)
+    forged = client.post("/v1/switch/payments", json=payment(creditor), auth=("MEZNPKKA", "x"))
+    garbled = client.post(
+        "/v1/switch/payments", json=payment(creditor), headers={"authorization": "Basic %%%"}
+    )
+    assert recognised == [False, False, False]
+    assert (wrong.status_code, wrong.json()["errors"][0]["location"]) == (422, ["body", "uetr"])
+    assert (forged.status_code, forged.json()["code"]) == (401, "switch_unauthenticated")
+    assert garbled.status_code == 401
+    # A refusal from behind the queue is the same problem+json as the route would write.
+    container = client.app.state.container  # type: ignore[attr-defined]
+    container.payment_queue.close()  # as at shutdown (closing again later is harmless)
+    recognised.clear()
+    refused = client.post("/v1/switch/payments", json=payment(creditor), auth=meezan)
+    assert recognised == [True]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json() == {
+        "type": "https://tijarat.dev/problems/switch_busy",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "the hub is shutting down",
+        "code": "switch_busy",
+        "instance": "/v1/switch/payments",
+        "fields": {},
+    }

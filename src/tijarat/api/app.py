@@ -69,7 +69,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(supply.router)
     app.include_router(trade.router)
 
-    app.add_middleware(Edges, limit=lambda: _body_limit(app))
+    app.add_middleware(switch.PaymentsFastPath)
+    app.add_middleware(Edges, limit=lambda: _body_limit(app))  # added last: outermost
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

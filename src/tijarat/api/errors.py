@@ -32,16 +32,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def domain_problem(error: DomainError, path: str) -> JSONResponse:
+    return problem(error.status, error.code, error.message, instance=path, fields=error.fields)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
-        return problem(
-            error.status,
-            error.code,
-            error.message,
-            instance=request.url.path,
-            fields=error.fields,
-        )
+        return domain_problem(error, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -27,6 +27,14 @@ from tijarat.kernel.money import Money
 from tijarat.ledger.model import TransferFlags
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
+from tijarat.switch.advices import (
+    ADVICES,
+    HUB_MEMBER_ID,
+    REPORTS,
+    Advice,
+    Report,
+    reply_envelope,
+)
 from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
@@ -44,7 +52,6 @@ from tijarat.switch.model import (
 from tijarat.switch.payments import Payments
 from tijarat.switch.requests import PaymentRequests
 
-HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
 REQUEST_LIFETIME_S_DEFAULT = 3_600  # a pain.013 without an expiry is a "now" request
 RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
 _ENTRY_KINDS = {
@@ -136,18 +143,8 @@ class Gateway:
         | iso.CustomerPaymentStatusReport
         | iso.RequestToPayResponse,
     ) -> ArchivedMessage:
+        out = iso.build_envelope(reply_envelope(participant.code, answer))
         kind = answer.MESSAGE_TYPE.value
-        reply = iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
-                to_agent=iso.Agent(member_id=participant.code),
-                business_message_id=answer.message_id,
-                message_definition_id=kind,
-                created_at=answer.created_at,
-            ),
-            answer,
-        )
-        out = iso.build_envelope(reply)
         return ArchivedMessage(participant.id, "out", kind, answer.message_id, out)
 
     def _bulk(
@@ -197,7 +194,7 @@ class Gateway:
                 )
             )
         answer = iso.CustomerPaymentStatusReport(
-            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            message_id=_hub_message_id(),
             created_at=from_ns(self.clock.now_ns()),
             original_group=iso.OriginalGroupStatus(
                 original_message_id=document.message_id,
@@ -261,7 +258,7 @@ class Gateway:
                 )
             )
         answer = iso.RequestToPayResponse(
-            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            message_id=_hub_message_id(),
             created_at=from_ns(self.clock.now_ns()),
             initiating_party=iso.Party(name=participant.name),
             original_group=iso.OriginalGroupStatus(
@@ -350,7 +347,7 @@ class Gateway:
         now = from_ns(self.clock.now_ns())
         period_end = from_ns(min(end_ns, self.clock.now_ns()))
         document = iso.BankToCustomerStatement(
-            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            message_id=_hub_message_id(),
             created_at=now,
             statements=(
                 iso.AccountStatement(
@@ -400,42 +397,25 @@ class Gateway:
         """The pacs.008 for `payee`, not archived yet: the caller archives it with its change."""
         request = payment.request
         payer = self.payments.directory.participant_by_id_cached(payment.payer_id)
-        creditor_iban = payment.creditor_iban or request.creditor_iban
-        transaction = iso.CreditTransferTransaction(
+        message_id = f"HUB{payment.id.hex[:29]}"
+        advice = Advice(
+            message_id=message_id,
+            created_at=from_ns(self.clock.now_ns()),
+            payer=payer.code,
+            payee=payee.code,
             end_to_end_id=request.end_to_end_id,
-            transaction_id=request.tx_id,
+            tx_id=request.tx_id,
             uetr=request.uetr,
             amount=Money(request.amount_minor, request.currency),
-            debtor=iso.Party(name=request.debtor_name),
-            debtor_account=iso.Account(iban=Iban.parse(request.debtor_iban)),
-            debtor_agent=iso.Agent(member_id=payer.code),
-            creditor=iso.Party(name=request.creditor_name or "-"),
-            creditor_account=iso.Account(iban=Iban.parse(creditor_iban or "")),
-            creditor_agent=iso.Agent(member_id=payee.code),
+            debtor_name=request.debtor_name,
+            debtor_iban=Iban.parse(request.debtor_iban),
+            creditor_name=request.creditor_name or "-",
+            creditor_iban=Iban.parse(payment.creditor_iban or request.creditor_iban or ""),
             purpose=request.purpose,
-            remittance_information=(
-                (request.remittance_information,) if request.remittance_information else ()
-            ),
+            remittance=request.remittance_information or None,
         )
-        document = iso.CustomerCreditTransfer(
-            message_id=f"HUB{payment.id.hex[:29]}",
-            created_at=from_ns(self.clock.now_ns()),
-            transactions=(transaction,),
-        )
-        envelope = iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
-                to_agent=iso.Agent(member_id=payee.code),
-                business_message_id=document.message_id,
-                message_definition_id=iso.MessageType.PACS_008.value,
-                created_at=document.created_at,
-            ),
-            document,
-        )
-        out = iso.build_envelope(envelope)
-        return ArchivedMessage(
-            payee.id, "out", iso.MessageType.PACS_008.value, document.message_id, out
-        )
+        out = ADVICES.write(advice)
+        return ArchivedMessage(payee.id, "out", iso.MessageType.PACS_008.value, message_id, out)
 
     def read_decision(
         self, payee: Participant, payment: Payment, xml: bytes
@@ -494,8 +474,19 @@ class Gateway:
 
     def build_status_report(self, participant: Participant, payment: Payment) -> ArchivedMessage:
         """status_report, not archived yet: the caller archives it with the status change."""
-        answer = self._report((), [_status_of(payment)])
-        return self._envelope_for(participant, answer)
+        report = Report(
+            message_id=_hub_message_id(),
+            created_at=from_ns(self.clock.now_ns()),
+            to=participant.code,
+            status=iso.PaymentStatus(payment.status.value),
+            reason=iso.ReasonCode(payment.reason.value) if payment.reason else None,
+            end_to_end_id=payment.request.end_to_end_id,
+            tx_id=payment.request.tx_id,
+            uetr=payment.request.uetr,
+        )
+        out = REPORTS.write(report)
+        kind = iso.MessageType.PACS_002.value
+        return ArchivedMessage(participant.id, "out", kind, report.message_id, out)
 
     # ------------------------------------------------------------------ archive
     def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:
@@ -557,11 +548,15 @@ class Gateway:
     ) -> iso.PaymentStatusReport:
         now: datetime = from_ns(self.clock.now_ns())
         return iso.PaymentStatusReport(
-            message_id=f"HUB{uuid.uuid4().hex[:29]}",
+            message_id=_hub_message_id(),
             created_at=now,
             original_groups=groups,
             transactions=tuple(statuses),
         )
+
+
+def _hub_message_id() -> str:
+    return f"HUB{uuid.uuid4().hex[:29]}"
 
 
 def _uetr(participant: Participant, end_to_end_id: str) -> uuid.UUID:

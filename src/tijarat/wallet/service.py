@@ -48,8 +48,9 @@ from tijarat.ledger.service import LedgerService
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import qr
 from tijarat.switch import store as switch_store
+from tijarat.switch.advices import HUB_MEMBER_ID
 from tijarat.switch.bulk import BulkPayments
-from tijarat.switch.gateway import HUB_MEMBER_ID, Gateway
+from tijarat.switch.gateway import Gateway
 from tijarat.switch.model import (
     CreditTransfer,
     ParticipantCategory,

@@ -69,7 +69,9 @@ def check_text(value: object, field: str, length_max: int) -> None:
     for character in value:
         if unicodedata.category(character) in _REFUSED_CATEGORIES or character in _NONCHARACTERS:
             raise invalid_field(
-                field, f"{field} must not contain control characters", value.encode()
+                field,
+                f"{field} must not contain control characters",
+                value.encode(errors="backslashreplace"),
             )
 
 

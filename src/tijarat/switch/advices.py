@@ -1,0 +1,213 @@
+"""The two messages the hub writes for every payment, from templates.
+
+A credit advice (the pacs.008 to the payee) and a status report (the pacs.002 of one
+payment's state) are the hub's most frequent messages: one of each per payment, thousands
+a second at peak. Each is defined once, as a model built from a flat record (`Advice`,
+`Report`) and written by `iso.build_envelope`; `ADVICES` and `REPORTS` write the same bytes
+from a template per shape (iso20022/template.py) after the same model checks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tijarat.kernel.identifiers import Iban, make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch import iso20022 as iso
+from tijarat.switch.iso20022.template import Templates
+from tijarat.switch.iso20022.values import amount_to_text, datetime_to_text
+
+HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
+
+
+def reply_envelope(
+    to_member: str,
+    answer: iso.PaymentStatusReport | iso.CustomerPaymentStatusReport | iso.RequestToPayResponse,
+) -> iso.Envelope:
+    """An answer from the hub to a participant, under its AppHdr."""
+    return iso.Envelope(
+        iso.BusinessApplicationHeader(
+            from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+            to_agent=iso.Agent(member_id=to_member),
+            business_message_id=answer.message_id,
+            message_definition_id=answer.MESSAGE_TYPE.value,
+            created_at=answer.created_at,
+        ),
+        answer,
+    )
+
+
+# ------------------------------------------------------------------- credit advice
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """What a credit advice says: one transaction, from the hub to the payee."""
+
+    message_id: str
+    created_at: datetime
+    payer: str  # member ids
+    payee: str
+    end_to_end_id: str
+    tx_id: str
+    uetr: uuid.UUID
+    amount: Money
+    debtor_name: str
+    debtor_iban: Iban
+    creditor_name: str
+    creditor_iban: Iban
+    purpose: str | None
+    remittance: str | None
+
+
+def advice_envelope(advice: Advice) -> iso.Envelope:
+    transaction = iso.CreditTransferTransaction(
+        end_to_end_id=advice.end_to_end_id,
+        transaction_id=advice.tx_id,
+        uetr=advice.uetr,
+        amount=advice.amount,
+        debtor=iso.Party(name=advice.debtor_name),
+        debtor_account=iso.Account(iban=advice.debtor_iban),
+        debtor_agent=iso.Agent(member_id=advice.payer),
+        creditor=iso.Party(name=advice.creditor_name),
+        creditor_account=iso.Account(iban=advice.creditor_iban),
+        creditor_agent=iso.Agent(member_id=advice.payee),
+        purpose=advice.purpose,
+        remittance_information=(advice.remittance,) if advice.remittance is not None else (),
+    )
+    document = iso.CustomerCreditTransfer(
+        message_id=advice.message_id, created_at=advice.created_at, transactions=(transaction,)
+    )
+    return iso.Envelope(
+        iso.BusinessApplicationHeader(
+            from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
+            to_agent=iso.Agent(member_id=advice.payee),
+            business_message_id=document.message_id,
+            message_definition_id=iso.MessageType.PACS_008.value,
+            created_at=document.created_at,
+        ),
+        document,
+    )
+
+
+def build_advice(advice: Advice) -> bytes:
+    return iso.build_envelope(advice_envelope(advice))
+
+
+def _advice_shape(advice: Advice) -> Hashable:
+    return advice.amount.currency, advice.purpose is None, advice.remittance is None
+
+
+# Distinctive values of the advice's fields: none is inside another or in the fixed text.
+_MARKED_AT = datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_MARKED_UETR = uuid.UUID("0f1e2d3c-4b5a-4987-a6b5-c4d3e2f1a0b9")
+
+
+def _advice_markers(advice: Advice) -> Advice:
+    return Advice(
+        message_id="MARKMSGID",
+        created_at=_MARKED_AT,
+        payer="MARKPAYER",
+        payee="MARKPAYEE",
+        end_to_end_id="MARKENDTOEND",
+        tx_id="MARKTXID",
+        uetr=_MARKED_UETR,
+        amount=Money(98_765_432_101, advice.amount.currency),
+        debtor_name="MARKDEBTORNAME",
+        debtor_iban=make_pk_iban("MRKD", "1357913579"),
+        creditor_name="MARKCREDITORNAME",
+        creditor_iban=make_pk_iban("MRKC", "2468024680"),
+        purpose=None if advice.purpose is None else "QZ9X",
+        remittance=None if advice.remittance is None else "MARKREMITTANCE",
+    )
+
+
+ADVICES: Templates[Advice] = Templates(
+    build=build_advice,
+    holes=(
+        lambda a: a.message_id,
+        lambda a: datetime_to_text(a.created_at),
+        lambda a: a.payer,
+        lambda a: a.payee,
+        lambda a: a.end_to_end_id,
+        lambda a: a.tx_id,
+        lambda a: str(a.uetr),
+        lambda a: amount_to_text(a.amount),
+        lambda a: a.debtor_name,
+        lambda a: a.debtor_iban.compact,
+        lambda a: a.creditor_name,
+        lambda a: a.creditor_iban.compact,
+        lambda a: a.purpose or "",
+        lambda a: a.remittance or "",
+    ),
+    shape=_advice_shape,
+    markers=_advice_markers,
+    check=advice_envelope,
+)
+
+
+# ------------------------------------------------------------------- status report
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a status report says: one payment's status, from the hub to a participant."""
+
+    message_id: str
+    created_at: datetime
+    to: str  # member id
+    status: iso.PaymentStatus
+    reason: iso.ReasonCode | None
+    end_to_end_id: str
+    tx_id: str
+    uetr: uuid.UUID
+
+
+def report_envelope(report: Report) -> iso.Envelope:
+    reasons = (iso.Reason(code=report.reason),) if report.reason is not None else ()
+    answer = iso.PaymentStatusReport(
+        message_id=report.message_id,
+        created_at=report.created_at,
+        transactions=(
+            iso.TransactionStatus(
+                status=report.status,
+                original_end_to_end_id=report.end_to_end_id,
+                original_transaction_id=report.tx_id,
+                original_uetr=report.uetr,
+                reasons=reasons,
+            ),
+        ),
+    )
+    return reply_envelope(report.to, answer)
+
+
+def build_report(report: Report) -> bytes:
+    return iso.build_envelope(report_envelope(report))
+
+
+def _report_markers(report: Report) -> Report:
+    return Report(
+        message_id="MARKMSGID",
+        created_at=_MARKED_AT,
+        to="MARKRECEIVER",
+        status=report.status,
+        reason=report.reason,
+        end_to_end_id="MARKENDTOEND",
+        tx_id="MARKTXID",
+        uetr=_MARKED_UETR,
+    )
+
+
+REPORTS: Templates[Report] = Templates(
+    build=build_report,
+    holes=(
+        lambda r: r.message_id,
+        lambda r: datetime_to_text(r.created_at),
+        lambda r: r.to,
+        lambda r: r.end_to_end_id,
+        lambda r: r.tx_id,
+        lambda r: str(r.uetr),
+    ),
+    shape=lambda r: (r.status, r.reason),
+    markers=_report_markers,
+    check=report_envelope,
+)
