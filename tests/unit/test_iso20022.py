@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import string
 import threading
+import unicodedata
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -63,6 +64,7 @@ from tijarat.switch.iso20022 import (
     StatusRequestTransaction,
     TransactionStatus,
 )
+from tijarat.switch.iso20022.values import check_text
 
 PACKAGED_SCHEMAS = Path(iso.__file__).resolve().parent.parent / "schemas"
 SHARED_SCHEMAS = Path("/work/shared/iso20022")
@@ -1106,3 +1108,19 @@ def test_a_hub_settlement_account_round_trips_as_othr_id() -> None:
     assert iso.parse_camt053(xml) == statement
     with pytest.raises(DomainError):
         iso.Account(hub_account="X", iban=IBAN_B)
+
+
+def test_text_refuses_exactly_control_surrogate_and_nonchararacter_code_points() -> None:
+    refused = []
+    for point in range(0x110000):
+        character = chr(point)
+        try:
+            check_text(f"a{character}", "name", 140)
+        except DomainError:
+            refused.append(point)
+    expected = [
+        point
+        for point in range(0x110000)
+        if unicodedata.category(chr(point)) in ("Cc", "Cs") or point in (0xFFFE, 0xFFFF)
+    ]
+    assert refused == expected

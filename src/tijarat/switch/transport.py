@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import select
+import socket
 import ssl
 import threading
 import weakref
 from urllib.parse import urlsplit
 
+import httptools
 import httpx
 import structlog
 
@@ -37,63 +38,128 @@ def signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to an endpoint."""
+
+    __slots__ = ("__weakref__", "host", "sock")
+
+    def __init__(self, sock: socket.socket, host: str) -> None:
+        self.sock = sock
+        self.host = host  # the Host header: the URL's netloc
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _Answer:
+    """httptools' callbacks for one response: its body, and whether and how it ended."""
+
+    __slots__ = ("body", "complete", "delimited", "headers_done", "keep_alive", "parser", "size")
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.keep_alive = False
+        self.body: list[bytes] = []
+        self.size = 0
+        self.complete = False
+        self.headers_done = False
+        self.delimited = False  # a length or chunks say where the body ends (else: at EOF)
+
+    def on_header(self, name: bytes, _value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self.delimited = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+        # Asked now: once the message is complete the parser has reset for the next one.
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, data: bytes) -> None:
+        if self.size <= ANSWER_BYTES_MAX:
+            self.body.append(data)
+        self.size += len(data)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
 class _KeepAlive:
     """HTTP/1.1 keep-alive connections to endpoints, one per (thread, endpoint).
 
-    http.client, not httpx, on the payment path: a POST costs a fifth of the CPU (measured,
-    docs/PERFORMANCE.md), and a payment makes two. A connection the endpoint closed while it
-    was idle is noticed before reuse (its socket reads as ready) and replaced, so a request
-    is never sent twice.
+    Plain sockets with httptools' C parser (uvicorn's) for the answers: on the payment
+    path, which makes two POSTs per payment, httpx cost five times the CPU of http.client
+    and http.client's header parsing (the email package) most of a POST's remaining CPU
+    (docs/PERFORMANCE.md). A connection the endpoint closed while it was idle is noticed
+    before reuse (its socket reads as ready) and replaced, so a request is never sent twice.
     """
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self._local = threading.local()
         # Weak: a worker thread that ends takes its connections with it.
-        self._all: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
+        self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        connections: dict[tuple[str, str], http.client.HTTPConnection] = (
+        connections: dict[tuple[str, str], _Connection] = (
             getattr(self._local, "connections", None) or self._new_table()
         )
         connection = connections.get(key)
-        if connection is not None and _stale(connection):
+        if connection is not None and _stale(connection.sock):
             connection.close()
             connection = None
         if connection is None:
-            connection = self._connect(parts.scheme, parts.hostname or "", parts.port)
+            connection = self._connect(parts.scheme, parts.netloc, parts.hostname, parts.port)
             connections[key] = connection
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [f"POST {target} HTTP/1.1", f"Host: {connection.host}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += [f"Content-Length: {len(body)}", "", ""]
         try:
-            connection.request("POST", target, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read(ANSWER_BYTES_MAX + 1)
-            if response.will_close or len(content) > ANSWER_BYTES_MAX:
-                connection.close()
+            connection.sock.sendall("\r\n".join(lines).encode("latin-1") + body)
+            return self._answer(connection)
         except BaseException:
             connection.close()  # a half-done exchange leaves the connection unusable
             raise
-        return response.status, content
 
-    def _new_table(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
-        table: dict[tuple[str, str], http.client.HTTPConnection] = {}
+    @staticmethod
+    def _answer(connection: _Connection) -> tuple[int, bytes]:
+        answer = _Answer()
+        try:
+            while not answer.complete and answer.size <= ANSWER_BYTES_MAX:
+                data = connection.sock.recv(65_536)
+                if not data:
+                    if answer.headers_done and not answer.delimited:
+                        break  # a body that ends with the connection
+                    raise ConnectionError("the endpoint closed the connection mid-answer")
+                answer.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            raise ConnectionError(f"the endpoint's answer is not HTTP: {error}") from error
+        if not (answer.complete and answer.keep_alive):
+            connection.close()
+        return answer.parser.get_status_code(), b"".join(answer.body)
+
+    def _new_table(self) -> dict[tuple[str, str], _Connection]:
+        table: dict[tuple[str, str], _Connection] = {}
         self._local.connections = table
         return table
 
-    def _connect(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection
+    def _connect(
+        self, scheme: str, netloc: str, hostname: str | None, port: int | None
+    ) -> _Connection:
+        host = hostname or ""
+        sock = socket.create_connection(
+            (host, port or (443 if scheme == "https" else 80)), timeout=self.timeout_s
+        )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             if self._context is None:
                 self._context = ssl.create_default_context()
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=self.timeout_s, context=self._context
-            )
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+            sock = self._context.wrap_socket(sock, server_hostname=host)
+        connection = _Connection(sock, netloc)
         with self._lock:
             self._all.add(connection)
         return connection
@@ -105,11 +171,10 @@ class _KeepAlive:
             connection.close()
 
 
-def _stale(connection: http.client.HTTPConnection) -> bool:
+def _stale(sock: socket.socket) -> bool:
     """An idle keep-alive socket that reads as ready was closed by the other end."""
-    sock = connection.sock
-    if sock is None:
-        return False
+    if sock.fileno() < 0:
+        return True
     ready, _, _ = select.select([sock], [], [], 0)
     return bool(ready)
 
@@ -141,7 +206,7 @@ class HttpTransport:
                 response = self.client.post(url, content=body, headers=headers)
                 return response.status_code, response.content
             return self._connections.post(url, body, headers)
-        except (httpx.HTTPError, OSError, http.client.HTTPException) as error:
+        except (httpx.HTTPError, OSError) as error:
             log.warning("endpoint unreachable", participant=participant.code, error=str(error))
             return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -287,15 +287,24 @@ def serialize(root: XmlElement) -> bytes:
 # ---------------------------------------------------------------------------- reading
 
 
+@lru_cache(maxsize=4096)
+def _child_tag(parent_tag: str, local: str) -> str:
+    """The tag of a child named `local` in its parent's namespace (few distinct: cached)."""
+    if parent_tag.startswith("{"):
+        return parent_tag[: parent_tag.index("}") + 1] + local
+    return local
+
+
 def children(parent: XmlElement, local: str) -> list[XmlElement]:
-    namespace, _ = split_tag(parent)
-    tag = f"{{{namespace}}}{local}"
-    return [element for element in parent if element.tag == tag]
+    # iterchildren's tag filter runs in lxml's C code: twice as fast as comparing here.
+    return list(cast("Any", parent).iterchildren(_child_tag(parent.tag, local)))
 
 
 def child(parent: XmlElement, local: str) -> XmlElement | None:
-    found = children(parent, local)
-    return found[0] if found else None
+    found: XmlElement | None = next(
+        cast("Any", parent).iterchildren(_child_tag(parent.tag, local)), None
+    )
+    return found
 
 
 def required(parent: XmlElement, local: str) -> XmlElement:

@@ -1,0 +1,167 @@
+"""The transport's keep-alive client against endpoints that answer in every way HTTP allows."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tijarat.switch.transport import ANSWER_BYTES_MAX, _KeepAlive
+
+
+class Endpoint:
+    """A raw TCP server: reads one request at a time, sends the next canned answer."""
+
+    def __init__(self, answers: list[bytes], *, close_after: bool = False) -> None:
+        self.answers = answers
+        self.close_after = close_after
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/raast?v=1"
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection, contextlib.suppress(OSError):  # a client that hung up early
+                while self.answers:
+                    request = self._request(connection)
+                    if request is None:
+                        break
+                    self.requests.append(request)
+                    connection.sendall(self.answers.pop(0))
+                    if self.close_after:
+                        break
+
+    @staticmethod
+    def _request(connection: socket.socket) -> bytes | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65_536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += connection.recv(65_536)
+        return data
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def client() -> Iterator[_KeepAlive]:
+    keep_alive = _KeepAlive(timeout_s=5.0)
+    yield keep_alive
+    keep_alive.close()
+
+
+def post(client: _KeepAlive, endpoint: Endpoint, body: bytes = b"<x/>") -> tuple[int, bytes]:
+    return client.post(endpoint.url, body, {"content-type": "application/xml", "X-Sig": "ab"})
+
+
+def test_a_request_is_one_post_with_its_headers_and_answers_reuse_the_connection(
+    client: _KeepAlive,
+) -> None:
+    endpoint = Endpoint(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst",
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"3\r\nsec\r\n3\r\nond\r\n0\r\n\r\n"
+            ),
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        ]
+    )
+    assert post(client, endpoint, b"<a>1</a>") == (200, b"first")
+    assert post(client, endpoint) == (200, b"second")
+    assert post(client, endpoint) == (202, b"")
+    assert endpoint.connections == 1
+    head, _, body = endpoint.requests[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /raast?v=1 HTTP/1.1"
+    assert {b"content-type: application/xml", b"X-Sig: ab", b"Content-Length: 8"} <= set(lines)
+    assert any(line.startswith(b"Host: 127.0.0.1:") for line in lines)
+    assert body == b"<a>1</a>"
+    endpoint.close()
+
+
+def test_answers_that_end_the_connection_are_read_and_the_next_post_reconnects(
+    client: _KeepAlive,
+) -> None:
+    endpoint = Endpoint(
+        [
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+            b"HTTP/1.0 200 OK\r\n\r\nuntil the end",  # no length: the body ends at EOF
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ],
+        close_after=True,
+    )
+    assert post(client, endpoint) == (200, b"ok")
+    assert post(client, endpoint) == (200, b"until the end")
+    assert post(client, endpoint) == (200, b"ok")
+    assert endpoint.connections == 3
+    endpoint.close()
+
+
+def test_a_truncated_or_garbled_answer_is_an_error_and_the_connection_is_dropped(
+    client: _KeepAlive,
+) -> None:
+    endpoint = Endpoint(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            b"SMTP ready\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ],
+        close_after=True,
+    )
+    with pytest.raises(ConnectionError, match="mid-answer"):
+        post(client, endpoint)
+    with pytest.raises(ConnectionError, match="not HTTP"):
+        post(client, endpoint)
+    assert post(client, endpoint) == (200, b"ok")
+    endpoint.close()
+
+
+def test_an_oversized_answer_is_cut_after_the_limit_and_its_connection_closed(
+    client: _KeepAlive,
+) -> None:
+    size = ANSWER_BYTES_MAX * 2
+    endpoint = Endpoint(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ]
+    )
+    status, body = post(client, endpoint)
+    assert status == 200
+    assert ANSWER_BYTES_MAX < len(body) < size  # more than the limit: refused by the caller
+    assert post(client, endpoint) == (200, b"ok")
+    assert endpoint.connections == 2  # the cut connection was not reused
+    endpoint.close()
+
+
+def test_an_endpoint_that_is_not_there_is_an_os_error(client: _KeepAlive) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    with pytest.raises(OSError):
+        client.post(f"http://127.0.0.1:{port}/", b"x", {})
