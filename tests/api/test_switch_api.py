@@ -193,3 +193,29 @@ def test_the_payments_fast_path_answers_as_the_route_does(
         "instance": "/v1/switch/payments",
         "fields": {},
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("debtor_name", "Skardu\tCrafts"),
+        ("debtor_name", "   "),
+        ("creditor_name", "line\nbreak"),
+        ("remittance_information", "bell\u0007"),
+        ("end_to_end_id", "E2E\u0085"),
+        ("purpose", "goods"),
+        ("purpose", "GDDSX"),
+    ],
+)
+def test_text_iso_20022_cannot_carry_is_refused_at_the_door(
+    client: TestClient, field: str, value: str
+) -> None:
+    """Refused with 422 and nothing stored, not accepted and then timed out (AB05) because
+    its credit advice cannot be built."""
+    meezan = register(client, "MEZNPKKA", "MEZN")
+    body = payment({"creditor_iban": make_pk_iban("MEZN", "2").compact}) | {field: value}
+    refused = client.post("/v1/switch/payments", json=body, auth=meezan)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_failed")
+    assert refused.json()["errors"][0]["location"] == ["body", field]
+    missing = client.get(f"/v1/switch/payments/{body['end_to_end_id']}", auth=meezan)
+    assert missing.status_code == 404

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from tijarat.switch.iso20022.values import REFUSED_CHARACTER
 from tijarat.switch.model import (
     Alias,
     AliasClaim,
@@ -20,6 +22,20 @@ from tijarat.switch.model import (
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _iso_text(value: str) -> str:
+    """What ISO 20022 text allows (iso20022.values.check_text): refused here, at the door,
+    rather than when the credit advice is built and the payment can only time out."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if REFUSED_CHARACTER.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text35 = Annotated[str, Field(min_length=1, max_length=35), AfterValidator(_iso_text)]
+Text140 = Annotated[str, Field(min_length=1, max_length=140), AfterValidator(_iso_text)]
 
 
 class ParticipantIn(_In):
@@ -138,19 +154,21 @@ class ClaimOut(BaseModel):
 
 
 class CreditTransferIn(_In):
-    msg_id: str = Field(min_length=1, max_length=35)
-    end_to_end_id: str = Field(min_length=1, max_length=35)
-    tx_id: str = Field(min_length=1, max_length=35)
+    msg_id: Text35
+    end_to_end_id: Text35
+    tx_id: Text35
     uetr: uuid.UUID
     amount_minor: int
     currency: str = Field(pattern="^[A-Z]{3}$")
-    debtor_name: str = Field(min_length=1, max_length=140)
+    debtor_name: Text140
     debtor_iban: str = Field(max_length=40)
     creditor_alias: str | None = Field(default=None, max_length=32)
     creditor_iban: str | None = Field(default=None, max_length=40)
-    creditor_name: str | None = Field(default=None, max_length=140)
-    remittance_information: str | None = Field(default=None, max_length=140)
-    purpose: str | None = Field(default=None, max_length=35)
+    creditor_name: Text140 | None = None
+    remittance_information: Text140 | None = None
+    purpose: str | None = Field(
+        default=None, pattern="^[A-Z0-9]{1,4}$", description="ISO 20022 purpose code"
+    )
 
     def to_model(self) -> CreditTransfer:
         return CreditTransfer(**self.model_dump())

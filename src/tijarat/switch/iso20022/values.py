@@ -48,7 +48,7 @@ _DATE_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{2}:[0-9
 # That is Unicode's categories Cc (U+0000-001F, U+007F-009F) and Cs (the surrogates), and
 # the noncharacters U+FFFE and U+FFFF: one character class, searched in C (test_iso20022.py
 # checks it against unicodedata for every code point).
-_REFUSED_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+REFUSED_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def invalid_field(field: str, message: str, value: object = None, **extra: Any) -> DomainError:
@@ -67,7 +67,7 @@ def check_text(value: object, field: str, length_max: int) -> None:
         raise invalid_field(field, f"{field} must be text", value)
     if not value.strip() or len(value) > length_max:
         raise invalid_field(field, f"{field} must be 1 to {length_max} characters", value)
-    if _REFUSED_CHARACTER.search(value):
+    if REFUSED_CHARACTER.search(value):
         raise invalid_field(
             field,
             f"{field} must not contain control characters",
