@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tijarat.switch import transport
 from tijarat.switch.transport import ANSWER_BYTES_MAX, _KeepAlive
 
 
@@ -165,3 +166,78 @@ def test_an_endpoint_that_is_not_there_is_an_os_error(client: _KeepAlive) -> Non
     listener.close()
     with pytest.raises(OSError):
         client.post(f"http://127.0.0.1:{port}/", b"x", {})
+
+
+class Gathering:
+    """An endpoint that answers only once `parties` requests are in, each on its own thread."""
+
+    def __init__(self, parties: int, *, silent: bool = False) -> None:
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.silent = silent
+        self.most_at_once = 0
+        self._at_once = 0
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError, threading.BrokenBarrierError):
+            while Endpoint._request(connection) is not None:
+                with self._lock:
+                    self._at_once += 1
+                    self.most_at_once = max(self.most_at_once, self._at_once)
+                if self.silent:
+                    continue  # reads, never answers
+                self.barrier.wait()
+                with self._lock:
+                    self._at_once -= 1
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_groups_requests_are_in_flight_together_on_one_thread(client: _KeepAlive) -> None:
+    endpoint = Gathering(8)  # answers nobody until all eight wait: sequential would hang
+    requests = [(endpoint.url, b"<x/>", {}) for _ in range(8)]
+    assert client.post_many(requests) == [(200, b"ok")] * 8
+    assert endpoint.most_at_once == 8
+    endpoint.barrier.reset()
+    assert client.post_many(requests) == [(200, b"ok")] * 8  # on the same, idle connections
+    endpoint.close()
+
+
+def test_an_endpoint_gets_at_most_its_share_of_connections(
+    client: _KeepAlive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "ENDPOINT_CONNECTIONS_MAX", 2)
+    endpoint = Gathering(2)
+    answers = client.post_many([(endpoint.url, b"<x/>", {}) for _ in range(6)])
+    assert answers == [(200, b"ok")] * 6
+    assert endpoint.most_at_once == 2
+    endpoint.close()
+
+
+def test_a_silent_endpoint_times_out_alone() -> None:
+    client = _KeepAlive(timeout_s=0.3)
+    silent, talking = Gathering(1, silent=True), Gathering(1)
+    answers = client.post_many(
+        [(silent.url, b"<x/>", {}), (talking.url, b"<x/>", {}), (talking.url, b"<y/>", {})]
+    )
+    assert isinstance(answers[0], TimeoutError)
+    assert answers[1:] == [(200, b"ok"), (200, b"ok")]
+    client.close()
+    silent.close()
+    talking.close()

@@ -63,8 +63,8 @@ log = structlog.get_logger("tijarat.switch")
 # A payment planned on cached participants is planned again on fresh ones when its insert
 # finds that a cached fact changed; this bounds how often (a change racing every attempt).
 PLAN_ATTEMPTS_MAX = 3
-# Threads that carry a group's credit advices and status reports to HTTP payees at once (see
-# Payments.submit_many): as many payments of a group as this wait on payees concurrently.
+# Threads that ask in-process payees of a group at once (see Payments.submit_many); HTTP
+# payees are asked at once from the group's own thread (HttpTransport.exchange_many).
 DELIVERY_THREADS = 32
 T = TypeVar("T")
 U = TypeVar("U")
@@ -75,13 +75,16 @@ PayeeHandler = Callable[[Payment], PayeeDecision | None]
 # How a status report (pacs.002, or a return's pacs.004) reaches a participant in process:
 # called with the payment after it settled, was rejected or was returned, for payer and payee.
 StatusListener = Callable[[Payment], None]
+# A payee's answer to a credit advice: its decision (None: none yet) and the message, if any.
+Delivered = tuple[PayeeDecision | None, ArchivedMessage | None]
 
 
 class RemoteTransport(Protocol):
     """Delivery to a participant's own HTTP endpoint (the hub pushes, as Raast does).
 
     `deliver` and `report` archive what they send and receive themselves; the payment path
-    uses the other four, which leave the archiving to it (see Payments._finish).
+    uses the others, which leave the archiving to it (see Payments._finish). The `_many`
+    forms send at once and wait for every answer, each with its own timeout.
     """
 
     def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None: ...
@@ -94,9 +97,15 @@ class RemoteTransport(Protocol):
         self, payee: Participant, payment: Payment, advice: ArchivedMessage
     ) -> tuple[PayeeDecision | None, ArchivedMessage | None]: ...
 
+    def exchange_many(
+        self, advices: Sequence[tuple[Participant, Payment, ArchivedMessage]]
+    ) -> list[tuple[PayeeDecision | None, ArchivedMessage | None]]: ...
+
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage: ...
 
     def push(self, participant: Participant, message: ArchivedMessage) -> None: ...
+
+    def push_many(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None: ...
 
 
 class PaymentPolicy(Protocol):
@@ -355,7 +364,7 @@ class Payments:
                 asked.append((index, plan))
         decided: list[tuple[int, _Plan, PayeeDecision, ArchivedMessage | None]] = []
         for (index, plan), (decision, received) in zip(
-            asked, self._concurrently(self._deliver, [plan for _, plan in asked]), strict=True
+            asked, self._deliver_many([plan for _, plan in asked]), strict=True
         ):
             if decision is None:
                 if received is not None:
@@ -430,20 +439,42 @@ class Payments:
                 continue
             answers.append(decided)
             pushes += self._tell(decided, built, push=False)
+        if self.remote is not None and pushes:
+            self.remote.push_many(pushes)
+        return answers
+
+    def _deliver_many(self, plans: Sequence[_Plan]) -> list[Delivered]:
+        """_deliver for a group: the HTTP advices all at once from this thread (the
+        transport multiplexes them), meanwhile the in-process payees on the delivery threads."""
+        over_http: list[tuple[int, tuple[Participant, Payment, ArchivedMessage]]] = [
+            (i, (_routed(p.payee), p.payment, p.advice))
+            for i, p in enumerate(plans)
+            if p.handler is None and p.advice is not None
+        ]
         remote = self.remote
-        if remote is not None and pushes:
-            self._concurrently(lambda pair: remote.push(*pair), pushes)
+        if remote is None or not over_http:
+            return self._concurrently(self._deliver, plans)
+        answers: list[Delivered] = [(None, None)] * len(plans)
+        in_process = [i for i, plan in enumerate(plans) if plan.handler is not None]
+        asked = [self._delivery_pool().submit(self._deliver, plans[i]) for i in in_process]
+        told = remote.exchange_many([advice for _, advice in over_http])
+        for (index, _), answer in zip(over_http, told, strict=True):
+            answers[index] = answer
+        for index, future in zip(in_process, asked, strict=True):
+            answers[index] = future.result()
         return answers
 
     def _concurrently(self, call: Callable[[T], U], items: Sequence[T]) -> list[U]:
-        """call(item) for every item, on the delivery threads when there is more than one
-        (each has its own keep-alive connections): a slow payee delays its own payments,
-        not the others of the group."""
+        """call(item) for every item, on the delivery threads when there is more than one:
+        a slow payee delays its own payments, not the others of the group."""
         if len(items) <= 1:
             return [call(item) for item in items]
+        return list(self._delivery_pool().map(call, items))
+
+    def _delivery_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="switch-deliver")
-        return list(self._pool.map(call, items))
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:

@@ -14,14 +14,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import select
+import selectors
 import socket
 import ssl
 import threading
+import time
 import weakref
+from collections import deque
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import httptools
-import httpx
 import structlog
 
 from tijarat.kernel.errors import DomainError
@@ -32,6 +35,9 @@ log = structlog.get_logger("tijarat.switch.transport")
 DELIVERY_TIMEOUT_S = 5.0  # well inside the payee's 20 s: a slow endpoint is a non-answer
 SIGNATURE_HEADER = "X-Tijarat-Signature"
 ANSWER_BYTES_MAX = 1 << 20  # an answer is one pacs.002; the envelope parser's own limit
+HTTP_OK = 200
+# Requests in flight at once to one endpoint, each on its own connection (HTTP/1.1).
+ENDPOINT_CONNECTIONS_MAX = 32
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -83,14 +89,57 @@ class _Answer:
         self.complete = True
 
 
-class _KeepAlive:
-    """HTTP/1.1 keep-alive connections to endpoints, one per (thread, endpoint).
+Request = tuple[str, bytes, dict[str, str]]  # url, body, headers
+Result = tuple[int, bytes] | OSError  # (status, body), or why there is none
 
-    Plain sockets with httptools' C parser (uvicorn's) for the answers: on the payment
-    path, which makes two POSTs per payment, httpx cost five times the CPU of http.client
-    and http.client's header parsing (the email package) most of a POST's remaining CPU
-    (docs/PERFORMANCE.md). A connection the endpoint closed while it was idle is noticed
-    before reuse (its socket reads as ready) and replaced, so a request is never sent twice.
+
+class _Exchange:
+    """One request in flight on its own connection, until its answer is read."""
+
+    __slots__ = ("answer", "connection", "deadline", "index", "key")
+
+    def __init__(
+        self, index: int, key: tuple[str, str], connection: _Connection, deadline: float
+    ) -> None:
+        self.index = index
+        self.key = key
+        self.connection = connection
+        self.answer = _Answer()
+        self.deadline = deadline
+
+    def read(self) -> bool:
+        """Read what has arrived; True once the answer is whole (or cut at the limit)."""
+        answer, sock = self.answer, self.connection.sock
+        try:
+            data = sock.recv(65_536)
+            while isinstance(sock, ssl.SSLSocket) and sock.pending():
+                data += sock.recv(65_536)  # decrypted already: the selector will not say so
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return False
+        if not data:
+            if answer.headers_done and not answer.delimited:
+                return True  # a body that ends with the connection
+            raise ConnectionError("the endpoint closed the connection mid-answer")
+        try:
+            answer.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            raise ConnectionError(f"the endpoint's answer is not HTTP: {error}") from error
+        return answer.complete or answer.size > ANSWER_BYTES_MAX
+
+
+class _KeepAlive:
+    """HTTP/1.1 keep-alive connections to endpoints, kept per thread and endpoint.
+
+    `post_many` sends a group's requests at once from the calling thread and reads the
+    answers as they arrive (selectors): no thread hand-off per request, which measured as
+    dozens of context switches per payment when each POST had a delivery thread of its own.
+    HTTP/1.1 has one exchange in flight per connection, so each request takes an idle
+    connection or opens one, at most ENDPOINT_CONNECTIONS_MAX per endpoint; the rest wait
+    for one to come back. Each request has its own timeout, so a slow payee delays only its
+    own payments. Answers are read with httptools' C parser (uvicorn's): http.client's
+    header parsing was most of a POST's CPU, httpx five times it (docs/PERFORMANCE.md). A
+    connection the endpoint closed while it was idle is noticed before reuse (its socket
+    reads as ready) and replaced, so a request is never written into a dead socket.
     """
 
     def __init__(self, timeout_s: float) -> None:
@@ -102,50 +151,98 @@ class _KeepAlive:
         self._context: ssl.SSLContext | None = None
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        (result,) = self.post_many([(url, body, headers)])
+        if isinstance(result, OSError):
+            raise result
+        return result
+
+    def post_many(self, requests: Sequence[Request]) -> list[Result]:
+        """Every request POSTed, each answered (status, body) or with the OSError it met."""
+        results: list[Result | None] = [None] * len(requests)
+        waiting: dict[tuple[str, str], deque[int]] = {}
+        for index, (url, _, _) in enumerate(requests):
+            parts = urlsplit(url)
+            waiting.setdefault((parts.scheme, parts.netloc), deque()).append(index)
+        busy: dict[tuple[str, str], int] = dict.fromkeys(waiting, 0)
+        in_flight: dict[int, _Exchange] = {}
+        with selectors.DefaultSelector() as selector:
+
+            def start_next(key: tuple[str, str]) -> None:
+                queue = waiting[key]
+                while queue and busy[key] < ENDPOINT_CONNECTIONS_MAX:
+                    index = queue.popleft()
+                    try:
+                        exchange = self._send(index, key, requests[index])
+                    except OSError as error:
+                        results[index] = error
+                        continue
+                    busy[key] += 1
+                    in_flight[exchange.connection.sock.fileno()] = exchange
+                    selector.register(exchange.connection.sock, selectors.EVENT_READ, exchange)
+
+            def finish(exchange: _Exchange, error: OSError | None) -> None:
+                selector.unregister(exchange.connection.sock)
+                del in_flight[exchange.connection.sock.fileno()]
+                busy[exchange.key] -= 1
+                answer = exchange.answer
+                if error is None and answer.complete and answer.keep_alive:
+                    self._idle(exchange.key).append(exchange.connection)
+                else:
+                    exchange.connection.close()
+                results[exchange.index] = error or (
+                    answer.parser.get_status_code(),
+                    b"".join(answer.body),
+                )
+                start_next(exchange.key)
+
+            for key in waiting:
+                start_next(key)
+            while in_flight:
+                now = time.monotonic()
+                soonest = min(exchange.deadline for exchange in in_flight.values())
+                for ready, _ in selector.select(max(0.0, soonest - now)):
+                    exchange = ready.data
+                    try:
+                        if exchange.read():
+                            finish(exchange, None)
+                    except OSError as error:
+                        finish(exchange, error)
+                now = time.monotonic()
+                for exchange in [e for e in in_flight.values() if e.deadline <= now]:
+                    finish(exchange, TimeoutError("the endpoint did not answer in time"))
+        return [result for result in results if result is not None]
+
+    def _send(self, index: int, key: tuple[str, str], request: Request) -> _Exchange:
+        url, body, headers = request
+        connection = self._checkout(key)
         parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        connections: dict[tuple[str, str], _Connection] = (
-            getattr(self._local, "connections", None) or self._new_table()
-        )
-        connection = connections.get(key)
-        if connection is not None and _stale(connection.sock):
-            connection.close()
-            connection = None
-        if connection is None:
-            connection = self._connect(parts.scheme, parts.netloc, parts.hostname, parts.port)
-            connections[key] = connection
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         lines = [f"POST {target} HTTP/1.1", f"Host: {connection.host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines += [f"Content-Length: {len(body)}", "", ""]
         try:
             connection.sock.sendall("\r\n".join(lines).encode("latin-1") + body)
-            return self._answer(connection)
-        except BaseException:
-            connection.close()  # a half-done exchange leaves the connection unusable
+        except OSError:
+            connection.close()  # a half-sent request leaves the connection unusable
             raise
+        return _Exchange(index, key, connection, time.monotonic() + self.timeout_s)
 
-    @staticmethod
-    def _answer(connection: _Connection) -> tuple[int, bytes]:
-        answer = _Answer()
-        try:
-            while not answer.complete and answer.size <= ANSWER_BYTES_MAX:
-                data = connection.sock.recv(65_536)
-                if not data:
-                    if answer.headers_done and not answer.delimited:
-                        break  # a body that ends with the connection
-                    raise ConnectionError("the endpoint closed the connection mid-answer")
-                answer.parser.feed_data(data)
-        except httptools.HttpParserError as error:
-            raise ConnectionError(f"the endpoint's answer is not HTTP: {error}") from error
-        if not (answer.complete and answer.keep_alive):
+    def _idle(self, key: tuple[str, str]) -> list[_Connection]:
+        table: dict[tuple[str, str], list[_Connection]] | None = getattr(self._local, "idle", None)
+        if table is None:
+            table = self._local.idle = {}
+        return table.setdefault(key, [])
+
+    def _checkout(self, key: tuple[str, str]) -> _Connection:
+        idle = self._idle(key)
+        while idle:
+            connection = idle.pop()
+            if not _stale(connection.sock):
+                return connection
             connection.close()
-        return answer.parser.get_status_code(), b"".join(answer.body)
-
-    def _new_table(self) -> dict[tuple[str, str], _Connection]:
-        table: dict[tuple[str, str], _Connection] = {}
-        self._local.connections = table
-        return table
+        scheme, netloc = key
+        parts = urlsplit(f"{scheme}://{netloc}")
+        return self._connect(scheme, netloc, parts.hostname, parts.port)
 
     def _connect(
         self, scheme: str, netloc: str, hostname: str | None, port: int | None
@@ -180,35 +277,34 @@ def _stale(sock: socket.socket) -> bool:
 
 
 class HttpTransport:
-    def __init__(
-        self,
-        gateway: Gateway,
-        *,
-        timeout_s: float = DELIVERY_TIMEOUT_S,
-        client: httpx.Client | None = None,
-    ) -> None:
+    def __init__(self, gateway: Gateway, *, timeout_s: float = DELIVERY_TIMEOUT_S) -> None:
         self.gateway = gateway
         self.directory = gateway.payments.directory
-        # An httpx client given by the caller (tests, proxies) is used as given.
-        self.client = client
         self._connections = _KeepAlive(timeout_s)
 
-    def _post(self, participant: Participant, body: bytes) -> tuple[int, bytes] | None:
-        """(status, body) of POSTing `body` to the participant's endpoint; None if none or
-        unreachable (logged)."""
-        endpoint = self.directory.endpoint(participant.id)
-        if endpoint is None:
-            return None
-        url, secret = endpoint
-        headers = {"content-type": "application/xml", SIGNATURE_HEADER: signature(secret, body)}
-        try:
-            if self.client is not None:
-                response = self.client.post(url, content=body, headers=headers)
-                return response.status_code, response.content
-            return self._connections.post(url, body, headers)
-        except (httpx.HTTPError, OSError) as error:
-            log.warning("endpoint unreachable", participant=participant.code, error=str(error))
-            return None
+    def _post_many(
+        self, messages: Sequence[tuple[Participant, bytes]]
+    ) -> list[tuple[int, bytes] | None]:
+        """(status, body) of POSTing each body to its participant's endpoint, all at once;
+        None where there is no endpoint or it could not be reached (logged)."""
+        answers: list[tuple[int, bytes] | None] = [None] * len(messages)
+        requests: list[Request] = []
+        sent: list[int] = []
+        for index, (participant, body) in enumerate(messages):
+            endpoint = self.directory.endpoint(participant.id)
+            if endpoint is None:
+                continue
+            url, secret = endpoint
+            signed = {"content-type": "application/xml", SIGNATURE_HEADER: signature(secret, body)}
+            requests.append((url, body, signed))
+            sent.append(index)
+        for index, result in zip(sent, self._connections.post_many(requests), strict=True):
+            if isinstance(result, OSError):
+                participant = messages[index][0]
+                log.warning("endpoint unreachable", participant=participant.code, error=str(result))
+            else:
+                answers[index] = result
+        return answers
 
     def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None:
         """Push a credit advice and read the answer, archiving each in its own transaction."""
@@ -220,7 +316,7 @@ class HttpTransport:
         return decision
 
     def report(self, participant: Participant, payment: Payment) -> None:
-        self._post(participant, self.gateway.status_report(participant, payment))
+        self._post_many([(participant, self.gateway.status_report(participant, payment))])
 
     # The payment path's form: messages are built here and archived by the caller, in the
     # transactions that change the payment (see Payments).
@@ -231,23 +327,35 @@ class HttpTransport:
         self, payee: Participant, payment: Payment, advice: ArchivedMessage
     ) -> tuple[PayeeDecision | None, ArchivedMessage | None]:
         """POST the advice; the payee's decision (None: no usable answer) and its message."""
-        response = self._post(payee, advice.body)
-        if response is None or response[0] != httpx.codes.OK:
-            return None, None
-        try:
-            return self.gateway.decision_of(payee, payment, response[1])
-        except DomainError as error:  # an unreadable answer is no answer
-            log.warning("unreadable answer", participant=payee.code, code=error.code)
-            return None, None
+        (answer,) = self.exchange_many([(payee, payment, advice)])
+        return answer
+
+    def exchange_many(
+        self, advices: Sequence[tuple[Participant, Payment, ArchivedMessage]]
+    ) -> list[tuple[PayeeDecision | None, ArchivedMessage | None]]:
+        """exchange for many advices, sent at once and answered as the payees answer."""
+        responses = self._post_many([(payee, advice.body) for payee, _, advice in advices])
+        answers: list[tuple[PayeeDecision | None, ArchivedMessage | None]] = []
+        for (payee, payment, _), response in zip(advices, responses, strict=True):
+            if response is None or response[0] != HTTP_OK:
+                answers.append((None, None))
+                continue
+            try:
+                answers.append(self.gateway.decision_of(payee, payment, response[1]))
+            except DomainError as error:  # an unreadable answer is no answer
+                log.warning("unreadable answer", participant=payee.code, code=error.code)
+                answers.append((None, None))
+        return answers
 
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage:
         return self.gateway.build_status_report(participant, payment)
 
     def push(self, participant: Participant, message: ArchivedMessage) -> None:
         """POST an archived status report (best effort: a participant that missed it asks)."""
-        self._post(participant, message.body)
+        self.push_many([(participant, message)])
+
+    def push_many(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None:
+        self._post_many([(participant, message.body) for participant, message in messages])
 
     def close(self) -> None:
         self._connections.close()
-        if self.client is not None:
-            self.client.close()
