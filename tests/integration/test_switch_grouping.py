@@ -7,6 +7,7 @@ participant suspended by another process since it was cached.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from tijarat.switch.model import (
     ParticipantCategory,
     ParticipantStatus,
     PayeeDecision,
+    Payment,
     PaymentStatus,
     ReasonCode,
 )
@@ -150,3 +152,38 @@ def test_the_queue_groups_what_arrives_while_a_group_is_out(hub: Container) -> N
     assert hub.switch.liquidity("MEZNPKKA").amount_minor == FUNDS - 21 * 1_00
     with pytest.raises(DomainError):
         queue.submit("MEZNPKKA", transfer())  # closed: refused, not lost
+
+
+def test_waiters_that_gave_up_are_skipped_and_a_loops_waiters_answered_together(
+    hub: Container,
+) -> None:
+    """A client that went away cancels its future; the payment is still carried out (it
+    was acknowledged to the queue) and the worker goes on. Coroutines get their answers."""
+    queue = PaymentQueue(hub.payments, workers=1)
+    release = threading.Event()
+
+    def payee(_payment: object) -> PayeeDecision:
+        release.wait(10)  # hold the group until the waiters below have given up
+        return PayeeDecision(accept=True)
+
+    hub.payments.connect("HABBPKKA", payee)
+
+    async def scenario() -> list[Payment]:
+        gone = queue.submit_async("MEZNPKKA", transfer(1_00))
+        threaded = queue.submit("MEZNPKKA", transfer(1_00))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        assert threaded.cancel() is True  # not running yet: cancelled in the queue's hands
+        release.set()
+        staying = [queue.submit_async("MEZNPKKA", transfer(1_00)) for _ in range(5)]
+        return list(await asyncio.gather(*staying))
+
+    try:
+        answers = asyncio.run(scenario())
+        later = queue.submit("MEZNPKKA", transfer(1_00)).result(timeout=30)
+    finally:
+        queue.close()
+    assert all(a.status is PaymentStatus.SETTLED for a in [*answers, later])
+    # Every payment was carried out, those whose waiters gave up too.
+    assert queue.submitted == 8
+    assert hub.switch.liquidity("MEZNPKKA").amount_minor == FUNDS - 8 * 1_00

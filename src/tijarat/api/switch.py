@@ -5,7 +5,6 @@ Participants authenticate with HTTP Basic: their code and the secret issued at r
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import uuid
@@ -221,8 +220,7 @@ async def pay(body: CreditTransferIn, me: ParticipantDep, container: ContainerDe
 
 async def _pay(container: Container, me: Participant, body: CreditTransferIn) -> PaymentOut:
     # Carried out in a group with the payments that arrive meanwhile (switch/grouping.py).
-    future = container.payment_queue.submit(me.code, body.to_model())
-    return PaymentOut.of(await asyncio.wrap_future(future))
+    return PaymentOut.of(await container.payment_queue.submit_async(me.code, body.to_model()))
 
 
 class PaymentsFastPath:

@@ -10,9 +10,12 @@ commit (ledger/committer.py) works the same way, one level down.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
+from typing import Union
 
 import structlog
 
@@ -26,7 +29,9 @@ GROUP_MAX = 256  # payments per group: one statement's parameters stay far under
 QUEUE_MAX = 16 * GROUP_MAX  # back-pressure: submitters wait when this many are queued
 WORKERS = 2  # groups in flight: one is with the database while the other waits on payees
 
-_Item = tuple[str, CreditTransfer, "Future[Payment]"]
+# A submitter waits on a thread's Future, or on an asyncio future of its event loop.
+_Waiter = Union["Future[Payment]", "asyncio.Future[Payment]"]
+_Item = tuple[str, CreditTransfer, _Waiter]
 
 
 class PaymentQueue:
@@ -52,6 +57,17 @@ class PaymentQueue:
     def submit(self, payer_code: str, request: CreditTransfer) -> Future[Payment]:
         """Queue a credit transfer; the future answers what Payments.submit would."""
         future: Future[Payment] = Future()
+        self._enqueue(payer_code, request, future)
+        return future
+
+    def submit_async(self, payer_code: str, request: CreditTransfer) -> asyncio.Future[Payment]:
+        """submit, from a coroutine: a future of the running loop. A group's answers reach
+        each loop in one call, not one wake-up of the loop per payment."""
+        future: asyncio.Future[Payment] = asyncio.get_running_loop().create_future()
+        self._enqueue(payer_code, request, future)
+        return future
+
+    def _enqueue(self, payer_code: str, request: CreditTransfer, future: _Waiter) -> None:
         with self._work:
             while len(self._queue) >= QUEUE_MAX and not self._stopping:
                 self._room.wait()
@@ -60,7 +76,6 @@ class PaymentQueue:
             self._queue.append((payer_code, request, future))
             if len(self._queue) == 1:
                 self._work.notify()  # a worker idles only when the queue is empty
-        return future
 
     def close(self) -> None:
         """Carry out what is queued, then stop the workers."""
@@ -86,17 +101,54 @@ class PaymentQueue:
 
     def _serve(self) -> None:
         while (taken := self._take()) is not None:
+            push: Callable[[], None] = _nothing
+            answers: list[Payment | BaseException]
             try:
-                answers = self.payments.submit_many([(code, request) for code, request, _ in taken])
+                carried, push = self.payments.carry_out(
+                    [(code, request) for code, request, _ in taken]
+                )
+                answers = list(carried)
             except BaseException as error:  # every waiting submitter hears of the failure
                 log.exception("payment group failed", payments=len(taken))
-                for *_, future in taken:
-                    future.set_exception(error)
-                continue
-            self.groups += 1
-            self.submitted += len(taken)
-            for (*_, future), answer in zip(taken, answers, strict=True):
-                if isinstance(answer, Exception):
-                    future.set_exception(answer)
-                else:
-                    future.set_result(answer)
+                answers = [error] * len(taken)
+            else:
+                self.groups += 1
+                self.submitted += len(taken)
+            _settle([(future, answer) for (*_, future), answer in zip(taken, answers, strict=True)])
+            try:
+                push()  # the status reports, once the submitters have their answers
+            except Exception:  # best effort: a participant that missed one asks (pacs.028)
+                log.exception("status reports not pushed", payments=len(taken))
+
+
+def _nothing() -> None:
+    return None
+
+
+def _settle(settled: list[tuple[_Waiter, Payment | BaseException]]) -> None:
+    """Each waiter gets its answer; the waiters of one event loop, in one call on it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiter, Payment | BaseException]]] = {}
+    for future, answer in settled:
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, answer))
+        else:
+            _answer(future, answer)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer_all, waiting)
+        except RuntimeError:  # the loop closed: nobody is waiting any more
+            log.warning("answers for a closed event loop dropped", payments=len(waiting))
+
+
+def _answer_all(waiting: list[tuple[_Waiter, Payment | BaseException]]) -> None:
+    for future, answer in waiting:
+        _answer(future, answer)
+
+
+def _answer(future: _Waiter, answer: Payment | BaseException) -> None:
+    if future.done():  # an asyncio future its awaiter cancelled (the client went away)
+        return
+    if isinstance(answer, BaseException):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)

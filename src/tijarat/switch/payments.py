@@ -333,6 +333,17 @@ class Payments:
         statement. A payment the grouped path cannot finish as submit would (its ids taken,
         a cached fact stale, its reservation refused) goes through submit on its own.
         """
+        answers, push = self.carry_out(items)
+        push()
+        return answers
+
+    def carry_out(
+        self, items: Sequence[tuple[str, CreditTransfer]]
+    ) -> tuple[list[Payment | Exception], Callable[[], None]]:
+        """submit_many, but for pushing the status reports to HTTP endpoints: that is the
+        function returned, for the caller to call once the submitters have their answers
+        (the reports are stored with the decisions already; pushing them is best effort)."""
+        pushes: list[tuple[Participant, ArchivedMessage]] = []
         answers: list[Payment | Exception | None] = [None] * len(items)
         plans: list[tuple[int, _Plan]] = []
         for index, (payer_code, request) in enumerate(items):
@@ -373,7 +384,7 @@ class Payments:
             else:
                 decided.append((index, plan, decision, received))
         settled = self._decide_many(
-            [(plan, decision, received) for _, plan, decision, received in decided]
+            [(plan, decision, received) for _, plan, decision, received in decided], pushes
         )
         for (index, *_), payment in zip(decided, settled, strict=True):
             answers[index] = payment
@@ -385,12 +396,18 @@ class Payments:
                     answers[index] = error
         done = [answer for answer in answers if answer is not None]
         assert len(done) == len(items)  # every payment was answered, one way or another
-        return done
+        remote = self.remote
+        if remote is None or not pushes:
+            return done, lambda: None
+        return done, lambda: remote.push_many(pushes)
 
     def _decide_many(
-        self, decided: Sequence[tuple[_Plan, PayeeDecision, ArchivedMessage | None]]
+        self,
+        decided: Sequence[tuple[_Plan, PayeeDecision, ArchivedMessage | None]],
+        pushes: list[tuple[Participant, ArchivedMessage]],
     ) -> list[Payment]:
-        """_decide for many payments: one ledger batch, one statement, pushes at once."""
+        """_decide for many payments: one ledger batch, one statement; the status reports
+        to push go to `pushes`."""
         if not decided:
             return []
         transfers: list[Transfer] = []
@@ -405,15 +422,17 @@ class Payments:
         for (plan, decision, received), first in zip(decided, firsts, strict=True):
             status, reason = self._outcome(plan.payment, decision, results[first])
             outcomes.append((plan.payment, status, reason, received))
-        return self._finish_many(outcomes)
+        return self._finish_many(outcomes, pushes)
 
     def _finish_many(
         self,
         outcomes: Sequence[
             tuple[Payment, PaymentStatus, ReasonCode | None, ArchivedMessage | None]
         ],
+        pushes: list[tuple[Participant, ArchivedMessage]],
     ) -> list[Payment]:
-        """_finish for many payments: one statement; their status reports pushed at once."""
+        """_finish for many payments: one statement; the status reports to push go to
+        `pushes` (in-process listeners are told at once)."""
         now = self.clock.now_ns()
         entries: list[store.Decision] = []
         told: list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]] = []
@@ -432,15 +451,12 @@ class Payments:
             told.append((decided, dict(reports)))
         changed = store.finish_payments(self.engine, entries, now)
         answers: list[Payment] = []
-        pushes: list[tuple[Participant, ArchivedMessage]] = []
         for decided, built in told:
             if decided.id not in changed:
                 answers.append(self.payment(decided.id))  # decided already, by another path
                 continue
             answers.append(decided)
             pushes += self._tell(decided, built, push=False)
-        if self.remote is not None and pushes:
-            self.remote.push_many(pushes)
         return answers
 
     def _deliver_many(self, plans: Sequence[_Plan]) -> list[Delivered]:
