@@ -146,6 +146,8 @@ def test_a_template_refuses_markers_it_cannot_place() -> None:
         Template(lambda v: b"<a>ONETWO</a>", ("ONET", "ETWO"), holes)
     template = Template(text_of, ("ONE", "TWO"), holes)
     assert template.fill(("<&>", "two")) == b"<a>&lt;&amp;&gt;</a><b>two</b>"
+    braced = Template(lambda v: f"<a b='{{0}}'>{v[0]}{{}}</a>".encode(), ("ONE", ""), holes)
+    assert braced.fill(("{1}", "")) == b"<a b='{0}'>{1}{}</a>"
 
 
 def test_a_template_leaves_out_a_hole_absent_from_its_shape() -> None:

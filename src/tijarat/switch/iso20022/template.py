@@ -3,9 +3,9 @@
 A template is what a message builder writes for one shape of input, cut where the input's
 text lands. It is made by running the builder itself once on marker input (each hole a
 distinctive value whose text is looked up in the output), so the builder stays the one
-definition of the message, XSD-validated as always; filling the template is a join of the
-fixed text and the escaped values, ~20 times cheaper than building the lxml tree,
-serialising it and validating it again. Tests prove `fill(x) == build(x)` on random input
+definition of the message, XSD-validated as always; filling the template is one
+`str.format` of the escaped values, a few microseconds against the ~100 of building the
+lxml tree, serialising it and validating it again. Tests prove `fill(x) == build(x)` on random input
 (tests/unit/test_iso20022_template.py).
 
 What the input's *shape* is (which optional elements are present, codes that choose fixed
@@ -35,7 +35,7 @@ def escape_text(text: str) -> str:
 class Template(Generic[Input]):
     """`build`'s output for `markers`' shape, with a hole wherever a hole's text appears."""
 
-    __slots__ = ("_holes", "_order", "_segments")
+    __slots__ = ("_format", "_holes")
 
     def __init__(
         self,
@@ -61,25 +61,24 @@ class Template(Generic[Input]):
                 cuts.append((start, start + len(needle), index))
                 start = text.find(needle, start + len(needle))
         cuts.sort()
-        segments, order, end = [], [], 0
+        # A str.format pattern: the fixed text with its braces doubled, "{n}" for hole n,
+        # so that filling is one call into C.
+        pattern, end = [], 0
         for start, stop, index in cuts:
             if start < end:
                 raise ValueError(f"marker {index} ({needles[index]!r}) overlaps another")
-            segments.append(text[end:start])
-            order.append(index)
+            pattern += [_literal(text[end:start]), f"{{{index}}}"]
             end = stop
-        segments.append(text[end:])
+        pattern.append(_literal(text[end:]))
+        self._format = "".join(pattern)
         self._holes = tuple(holes)
-        self._order = tuple(order)
-        self._segments = tuple(segments)
 
     def fill(self, values: Input) -> bytes:
-        texts = [escape_text(hole(values)) for hole in self._holes]
-        parts = [self._segments[0]]
-        for index, segment in zip(self._order, self._segments[1:], strict=True):
-            parts.append(texts[index])
-            parts.append(segment)
-        return "".join(parts).encode()
+        return self._format.format(*[escape_text(hole(values)) for hole in self._holes]).encode()
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class Templates(Generic[Input]):
