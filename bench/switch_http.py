@@ -2,7 +2,9 @@
 
     python bench/switch_http.py --database-url postgresql://postgres@127.0.0.1/postgres
 
-A fresh database; the server (uvicorn, WORKERS processes, `tijarat.asgi`) in a subprocess;
+A fresh database; the server (uvicorn, WORKERS processes, `tijarat.asgi`; one by default:
+one process keeps its ledger batches warm and its payment groups big, and measured faster
+than two on this 2-core machine) in a subprocess;
 two participants: the payer posts JSON credit transfers (`POST /v1/switch/payments`, HTTP
 Basic), and the payee bank has an HTTP endpoint the hub pushes each credit advice to (signed
 pacs.008), answered ACSC (pacs.002). Every answered request is an end-to-end payment:
@@ -251,7 +253,7 @@ def measure_ceiling(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--per-client", type=int, default=100)
     parser.add_argument("--baseline", type=int, default=200)
