@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import resource
 import socket
 import threading
 from collections.abc import Iterator
@@ -241,3 +242,24 @@ def test_a_silent_endpoint_times_out_alone() -> None:
     client.close()
     silent.close()
     talking.close()
+
+
+def test_connections_numbered_past_select_s_limit_are_checked_and_reused(
+    client: _KeepAlive,
+) -> None:
+    """A busy hub holds over 1,024 descriptors; select() cannot watch those, poll() can."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1_200:
+        pytest.skip("this machine allows fewer than 1,200 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1_200), hard))
+    filler = [socket.socket() for _ in range(1_100)]  # push the next descriptors past 1,024
+    try:
+        endpoint = Endpoint([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"] * 2)
+        assert post(client, endpoint) == (200, b"ok")
+        assert post(client, endpoint) == (200, b"ok")  # reused: its idle check ran
+        assert endpoint.connections == 1
+        endpoint.close()
+    finally:
+        for sock in filler:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -272,8 +272,11 @@ def _stale(sock: socket.socket) -> bool:
     """An idle keep-alive socket that reads as ready was closed by the other end."""
     if sock.fileno() < 0:
         return True
-    ready, _, _ = select.select([sock], [], [], 0)
-    return bool(ready)
+    # poll, not select: select cannot watch a descriptor numbered 1024 or more, and a busy
+    # hub holds that many sockets.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class HttpTransport:
