@@ -21,6 +21,7 @@ from tijarat.bootstrap import Container
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
+from tijarat.switch import grouping
 from tijarat.switch.grouping import PaymentQueue
 from tijarat.switch.model import (
     CreditTransfer,
@@ -187,3 +188,31 @@ def test_waiters_that_gave_up_are_skipped_and_a_loops_waiters_answered_together(
     # Every payment was carried out, those whose waiters gave up too.
     assert queue.submitted == 8
     assert hub.switch.liquidity("MEZNPKKA").amount_minor == FUNDS - 8 * 1_00
+
+
+def test_a_coroutine_meets_a_full_queue_with_503_not_a_stalled_loop(
+    hub: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting for room would stop the event loop and every request on it: refused instead."""
+    monkeypatch.setattr(grouping, "QUEUE_MAX", 2)
+    queue = PaymentQueue(hub.payments, workers=1)
+    release = threading.Event()
+    hub.payments.connect("HABBPKKA", lambda _payment: release.wait(10) and None)
+
+    async def scenario() -> tuple[list[Payment | BaseException], DomainError]:
+        held = queue.submit_async("MEZNPKKA", transfer(1_00))  # taken: its group waits
+        await asyncio.sleep(0.05)
+        queued = [queue.submit_async("MEZNPKKA", transfer(1_00)) for _ in range(2)]
+        with pytest.raises(DomainError) as full:
+            queue.submit_async("MEZNPKKA", transfer(1_00))
+        release.set()
+        answers = await asyncio.gather(held, *queued, return_exceptions=True)
+        return list(answers), full.value
+
+    try:
+        answers, refusal = asyncio.run(scenario())
+    finally:
+        queue.close()
+    assert (refusal.status, refusal.code) == (503, "switch_busy")
+    assert all(isinstance(answer, Payment) for answer in answers)  # pending: nobody answered
+    assert queue.submitted == 3

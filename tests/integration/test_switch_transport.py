@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tijarat.bootstrap import Container
+from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
@@ -172,3 +173,28 @@ def test_a_slow_or_unreachable_endpoint_is_a_non_answer_and_times_out(hub: Conta
         server.shutdown()
     assert hub.switch.liquidity("MEZNPKKA").amount_minor == 1_000_000_00
     assert hub.ledger.verify().ok
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://bank.example/raast",
+        "http:///raast",  # no host
+        "http://bank.example:99999/raast",  # no such port
+        "http://bank.example:https/raast",
+        "http://bänk.example/raast",  # not ASCII: the IDNA form is
+        "http://bank.example/ra ast",
+        "http://bank.example/" + "x" * 400,
+    ],
+)
+def test_an_endpoint_is_a_url_the_transport_can_post_to(hub: Container, url: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        hub.switch.set_endpoint("HABBPKKA", url)
+    assert refused.value.status == 422
+    assert hub.switch.endpoint(hub.switch.participant("HABBPKKA").id) is None  # not stored
+
+
+def test_an_endpoint_with_port_path_and_query_is_kept(hub: Container) -> None:
+    url = "https://xn--bnk-qla.example:8443/raast/v1?tenant=7"
+    secret = hub.switch.set_endpoint("HABBPKKA", url)
+    assert hub.switch.endpoint(hub.switch.participant("HABBPKKA").id) == (url, secret)

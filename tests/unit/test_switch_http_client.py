@@ -263,3 +263,76 @@ def test_connections_numbered_past_select_s_limit_are_checked_and_reused(
         for sock in filler:
             sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_one_deadline_covers_queued_requests_which_are_then_never_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A silent endpoint costs the timeout once per call, not once per round of requests."""
+    monkeypatch.setattr(transport, "ENDPOINT_CONNECTIONS_MAX", 2)
+    client = _KeepAlive(timeout_s=0.3)
+    silent = Gathering(1, silent=True)
+    answers = client.post_many([(silent.url, b"<x/>", {}) for _ in range(6)])
+    assert all(isinstance(answer, TimeoutError) for answer in answers)
+    assert silent.most_at_once == 2  # the four queued behind were never sent
+    client.close()
+    silent.close()
+
+
+def test_an_endpoint_that_does_not_accept_delays_no_other() -> None:
+    """Connections are opened in parallel, and sending starts as each opens."""
+    full = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = full.getsockname()[1]
+    fillers = []
+    for _ in range(3):  # fill the accept queue: further handshakes go unanswered
+        filler = socket.socket()
+        filler.setblocking(False)  # noqa: FBT003
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    healthy = Gathering(1)
+    client = _KeepAlive(timeout_s=0.5)
+    answers = client.post_many(
+        [(f"http://127.0.0.1:{port}/", b"<x/>", {})] * 3 + [(healthy.url, b"<x/>", {})]
+    )
+    assert all(isinstance(answer, TimeoutError) for answer in answers[:3])
+    assert answers[3] == (200, b"ok")
+    client.close()
+    healthy.close()
+    full.close()
+    for filler in fillers:
+        filler.close()
+
+
+def test_strange_endpoints_and_answers_fail_only_their_own_requests(
+    client: _KeepAlive,
+) -> None:
+    upgrade = Endpoint(
+        [b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n"]
+    )
+    extra = Endpoint(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ]
+    )
+    healthy = Gathering(1)
+    answers = client.post_many(
+        [
+            ("http://127.0.0.1:99999/", b"<x/>", {}),  # no such port
+            ("http://127.0.0.1:80/ü", b"<x/>", {}),  # not ASCII
+            ("ftp://127.0.0.1/", b"<x/>", {}),
+            (upgrade.url, b"<x/>", {}),
+            (extra.url, b"<x/>", {}),
+            (healthy.url, b"<x/>", {}),
+        ]
+    )
+    assert [type(answer) for answer in answers[:3]] == [ConnectionError] * 3
+    assert answers[3] == (101, b"")  # no exception escapes; not a 200, so not a decision
+    assert answers[4] == (200, b"ok")  # bytes after a whole answer: it stands
+    assert answers[5] == (200, b"ok")
+    assert post(client, extra) == (200, b"ok")
+    assert extra.connections == 2  # the connection that carried garbage was not reused
+    upgrade.close()
+    extra.close()
+    healthy.close()

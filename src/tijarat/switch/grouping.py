@@ -14,7 +14,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Union
 
 import structlog
@@ -57,22 +57,30 @@ class PaymentQueue:
     def submit(self, payer_code: str, request: CreditTransfer) -> Future[Payment]:
         """Queue a credit transfer; the future answers what Payments.submit would."""
         future: Future[Payment] = Future()
-        self._enqueue(payer_code, request, future)
+        self._enqueue(payer_code, request, future, wait=True)
         return future
 
     def submit_async(self, payer_code: str, request: CreditTransfer) -> asyncio.Future[Payment]:
         """submit, from a coroutine: a future of the running loop. A group's answers reach
-        each loop in one call, not one wake-up of the loop per payment."""
+        each loop in one call, not one wake-up of the loop per payment. A full queue is
+        refused (503 switch_busy, nothing stored) rather than waited for: waiting would
+        stop the event loop, and every other request with it."""
         future: asyncio.Future[Payment] = asyncio.get_running_loop().create_future()
-        self._enqueue(payer_code, request, future)
+        self._enqueue(payer_code, request, future, wait=False)
         return future
 
-    def _enqueue(self, payer_code: str, request: CreditTransfer, future: _Waiter) -> None:
+    def _enqueue(
+        self, payer_code: str, request: CreditTransfer, future: _Waiter, *, wait: bool
+    ) -> None:
         with self._work:
-            while len(self._queue) >= QUEUE_MAX and not self._stopping:
+            while wait and len(self._queue) >= QUEUE_MAX and not self._stopping:
                 self._room.wait()
             if self._stopping:
                 raise DomainError(SwitchError.BUSY, "the hub is shutting down", status=503)
+            if len(self._queue) >= QUEUE_MAX:
+                raise DomainError(
+                    SwitchError.BUSY, "the hub is at capacity: retry the payment", status=503
+                )
             self._queue.append((payer_code, request, future))
             if len(self._queue) == 1:
                 self._work.notify()  # a worker idles only when the queue is empty
@@ -146,9 +154,12 @@ def _answer_all(waiting: list[tuple[_Waiter, Payment | BaseException]]) -> None:
 
 
 def _answer(future: _Waiter, answer: Payment | BaseException) -> None:
-    if future.done():  # an asyncio future its awaiter cancelled (the client went away)
+    if future.done():  # its waiter gave up (a client that went away cancels it)
         return
-    if isinstance(answer, BaseException):
-        future.set_exception(answer)
-    else:
-        future.set_result(answer)
+    try:
+        if isinstance(answer, BaseException):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
+    except InvalidStateError:  # a thread's Future cancelled since done() was asked
+        pass

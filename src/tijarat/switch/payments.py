@@ -304,12 +304,20 @@ class Payments:
             flags=TransferFlags.PENDING,
         )
 
-    def _refusal(self, plan: _Plan, result: CreateTransferResult) -> Payment | None:
-        """The payment rejected when its reservation failed (no funds: AM04); else None."""
+    def _refusal(
+        self,
+        plan: _Plan,
+        result: CreateTransferResult,
+        pushes: list[tuple[Participant, ArchivedMessage]] | None = None,
+    ) -> Payment | None:
+        """The payment rejected when its reservation failed (no funds: AM04); else None.
+        With `pushes`, its status reports go there instead of out at once."""
         if result in (R.OK, R.EXISTS):
             return None
         refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
-        return self._finish(plan.payment, PaymentStatus.REJECTED, refusal, unsent=plan.advice)
+        return self._finish(
+            plan.payment, PaymentStatus.REJECTED, refusal, unsent=plan.advice, pushes=pushes
+        )
 
     def _deliver(self, plan: _Plan) -> tuple[PayeeDecision | None, ArchivedMessage | None]:
         """The credit advice to the payee (in process or over HTTP): its decision, if any,
@@ -366,7 +374,7 @@ class Payments:
         results = self._apply([self._reservation(plan) for _, plan in going]) if going else []
         asked: list[tuple[int, _Plan]] = []
         for (index, plan), result in zip(going, results, strict=True):
-            refused = self._refusal(plan, result)
+            refused = self._refusal(plan, result, pushes)
             if refused is not None:
                 answers[index] = refused
             elif plan.handler is None and plan.advice is None:
@@ -984,13 +992,15 @@ class Payments:
         *,
         received: ArchivedMessage | None = None,
         unsent: ArchivedMessage | None = None,
+        pushes: list[tuple[Participant, ArchivedMessage]] | None = None,
     ) -> Payment:
         """Decide a pending payment, once: the first decision stands.
 
         One transaction: the status, the payee's answer (`received`) and the status reports
         about to be pushed go to the archive with it; a credit advice that was archived but
         never sent (`unsent`: the reservation failed) leaves it. Then the participants are
-        told: in-process listeners are called, endpoints get their reports.
+        told: in-process listeners are called, endpoints get their reports (or, given
+        `pushes`, the reports go there for the caller to push).
         """
         now = self.clock.now_ns()
         decided = dataclasses.replace(payment, status=status, reason=reason, resolved_at=now)
@@ -1011,7 +1021,10 @@ class Payments:
             return self.payment(payment.id)  # decided already, by another path
         # Only the status, reason and time of a pending payment's row change when it is
         # decided: the row is what we hold, with those three.
-        self._tell(decided, dict(reports))
+        if pushes is None:
+            self._tell(decided, dict(reports))
+        else:
+            pushes += self._tell(decided, dict(reports), push=False)
         return decided
 
     def _parties(self, payment: Payment) -> list[tuple[Participant, Sequence[StatusListener]]]:

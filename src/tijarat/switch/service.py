@@ -8,6 +8,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -486,8 +487,11 @@ class SwitchService:
         table = store.endpoints_table
         secret = None
         if url is not None:
-            if not url.startswith(("http://", "https://")) or len(url) > ENDPOINT_URL_LENGTH_MAX:
-                raise _invalid("an endpoint is an http(s) URL of at most 400 characters")
+            if not _endpoint_url(url):
+                raise _invalid(
+                    "an endpoint is an http(s) URL with a host (and a port, if any, up to"
+                    " 65535), in ASCII, of at most 400 characters"
+                )
             secret = secrets.token_hex(32)
         with self.engine.begin() as connection:
             connection.execute(table.delete().where(table.c.participant_id == participant.id))
@@ -953,3 +957,16 @@ DAY_NS = 86_400 * NS_PER_S
 def settlement_day_start_ns(now_ns: int) -> int:
     """Midnight Pakistan time at or before `now_ns`: the hub's settlement day starts then."""
     return (now_ns + PAKISTAN_OFFSET_NS) // DAY_NS * DAY_NS - PAKISTAN_OFFSET_NS
+
+
+def _endpoint_url(url: str) -> bool:
+    """What the transport can POST to: http(s), a host, a valid port, ASCII (IDNA hosts and
+    percent-encoded paths), no whitespace."""
+    if len(url) > ENDPOINT_URL_LENGTH_MAX or not url.isascii() or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError when not a number or out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -11,6 +11,7 @@ with a pacs.028). Every message is archived like those that arrive.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import select
@@ -22,6 +23,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httptools
@@ -93,38 +95,50 @@ Request = tuple[str, bytes, dict[str, str]]  # url, body, headers
 Result = tuple[int, bytes] | OSError  # (status, body), or why there is none
 
 
+Key = tuple[str, str]  # (scheme, netloc): one endpoint's connections
+
+
 class _Exchange:
     """One request in flight on its own connection, until its answer is read."""
 
-    __slots__ = ("answer", "connection", "deadline", "index", "key")
+    __slots__ = ("answer", "connection", "fd", "index", "key", "reusable")
 
-    def __init__(
-        self, index: int, key: tuple[str, str], connection: _Connection, deadline: float
-    ) -> None:
+    def __init__(self, index: int, key: Key, connection: _Connection) -> None:
         self.index = index
         self.key = key
         self.connection = connection
+        self.fd = connection.sock.fileno()  # kept: a closed socket answers -1
         self.answer = _Answer()
-        self.deadline = deadline
+        self.reusable = True
 
     def read(self) -> bool:
-        """Read what has arrived; True once the answer is whole (or cut at the limit)."""
+        """Read what has arrived; True once the answer is whole (or cut at the limit).
+
+        The socket is non-blocking while its answer is awaited: a TLS socket can read as
+        ready and still hold no whole record, and must not block the other exchanges."""
         answer, sock = self.answer, self.connection.sock
         try:
             data = sock.recv(65_536)
             while isinstance(sock, ssl.SSLSocket) and sock.pending():
                 data += sock.recv(65_536)  # decrypted already: the selector will not say so
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
         if not data:
+            self.reusable = False
             if answer.headers_done and not answer.delimited:
                 return True  # a body that ends with the connection
             raise ConnectionError("the endpoint closed the connection mid-answer")
         try:
             answer.parser.feed_data(data)
-        except httptools.HttpParserError as error:
+        except Exception as error:  # HttpParserError, HttpParserUpgrade (a 101): no answer
+            self.reusable = False
+            if answer.complete:
+                return True  # bytes after a whole answer: the answer stands, not the connection
             raise ConnectionError(f"the endpoint's answer is not HTTP: {error}") from error
-        return answer.complete or answer.size > ANSWER_BYTES_MAX
+        if answer.size > ANSWER_BYTES_MAX:
+            self.reusable = False
+            return True
+        return answer.complete
 
 
 class _KeepAlive:
@@ -134,12 +148,16 @@ class _KeepAlive:
     answers as they arrive (selectors): no thread hand-off per request, which measured as
     dozens of context switches per payment when each POST had a delivery thread of its own.
     HTTP/1.1 has one exchange in flight per connection, so each request takes an idle
-    connection or opens one, at most ENDPOINT_CONNECTIONS_MAX per endpoint; the rest wait
-    for one to come back. Each request has its own timeout, so a slow payee delays only its
-    own payments. Answers are read with httptools' C parser (uvicorn's): http.client's
-    header parsing was most of a POST's CPU, httpx five times it (docs/PERFORMANCE.md). A
-    connection the endpoint closed while it was idle is noticed before reuse (its socket
-    reads as ready) and replaced, so a request is never written into a dead socket.
+    connection, at most ENDPOINT_CONNECTIONS_MAX in flight per endpoint; the rest wait for
+    one to come back. The connections a group lacks are opened first, in parallel, on a
+    small pool (name lookup, TCP and TLS handshakes block; in steady state none is opened).
+    One deadline covers the whole call, queued requests included, so an unreachable or slow
+    endpoint costs at most the timeout once, never per request, and a fast one is answered
+    as fast as it answers. Answers are read with httptools' C parser (uvicorn's):
+    http.client's header parsing was most of a POST's CPU, httpx five times it
+    (docs/PERFORMANCE.md). A connection the endpoint closed while it was idle is noticed
+    before reuse (its socket reads as ready) and replaced, so a request is never written
+    into a dead socket.
     """
 
     def __init__(self, timeout_s: float) -> None:
@@ -149,6 +167,7 @@ class _KeepAlive:
         self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
+        self._openers: ThreadPoolExecutor | None = None
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         (result,) = self.post_many([(url, body, headers)])
@@ -158,103 +177,174 @@ class _KeepAlive:
 
     def post_many(self, requests: Sequence[Request]) -> list[Result]:
         """Every request POSTed, each answered (status, body) or with the OSError it met."""
+        deadline = time.monotonic() + self.timeout_s
         results: list[Result | None] = [None] * len(requests)
-        waiting: dict[tuple[str, str], deque[int]] = {}
+        targets: list[str] = [""] * len(requests)
+        waiting: dict[Key, deque[int]] = {}
         for index, (url, _, _) in enumerate(requests):
-            parts = urlsplit(url)
-            waiting.setdefault((parts.scheme, parts.netloc), deque()).append(index)
-        busy: dict[tuple[str, str], int] = dict.fromkeys(waiting, 0)
+            try:
+                key, targets[index] = _address(url)
+            except ValueError as error:
+                results[index] = ConnectionError(f"not an endpoint: {error}")
+                continue
+            waiting.setdefault(key, deque()).append(index)
+        busy: dict[Key, int] = dict.fromkeys(waiting, 0)
+        opening: dict[Key, int] = dict.fromkeys(waiting, 0)
+        jobs: dict[Future[_Connection], Key] = {}  # connections being opened
+        refused: dict[Key, OSError] = {}
         in_flight: dict[int, _Exchange] = {}
-        with selectors.DefaultSelector() as selector:
+        selector = selectors.DefaultSelector()
+        # Opened connections are announced on a socket pair, so one select waits for both
+        # (made only when a connection is opened: in steady state none is).
+        pair: list[socket.socket] = []
 
-            def start_next(key: tuple[str, str]) -> None:
-                queue = waiting[key]
-                while queue and busy[key] < ENDPOINT_CONNECTIONS_MAX:
-                    index = queue.popleft()
-                    try:
-                        exchange = self._send(index, key, requests[index])
-                    except OSError as error:
-                        results[index] = error
-                        continue
-                    busy[key] += 1
-                    in_flight[exchange.connection.sock.fileno()] = exchange
-                    selector.register(exchange.connection.sock, selectors.EVENT_READ, exchange)
+        def woken(_: Future[_Connection]) -> None:
+            with contextlib.suppress(OSError):  # the call is over: nobody listens
+                pair[1].send(b"\0")
 
-            def finish(exchange: _Exchange, error: OSError | None) -> None:
-                selector.unregister(exchange.connection.sock)
-                del in_flight[exchange.connection.sock.fileno()]
-                busy[exchange.key] -= 1
-                answer = exchange.answer
-                if error is None and answer.complete and answer.keep_alive:
-                    self._idle(exchange.key).append(exchange.connection)
+        def open_for(key: Key) -> None:
+            wanted = min(len(waiting[key]), ENDPOINT_CONNECTIONS_MAX) - busy[key]
+            for _ in range(wanted - len(self._idle(key)) - opening[key]):
+                if not pair:
+                    pair.extend(socket.socketpair())
+                    pair[0].settimeout(0.0)
+                    selector.register(pair[0], selectors.EVENT_READ, None)
+                job = self._opener().submit(self._connect, key)
+                jobs[job] = key
+                opening[key] += 1
+                job.add_done_callback(woken)
+
+        def opened() -> None:
+            with contextlib.suppress(BlockingIOError):
+                while pair[0].recv(4096):
+                    pass
+            for job in [job for job in jobs if job.done()]:
+                key = jobs.pop(job)
+                opening[key] -= 1
+                error = job.exception()
+                if error is None:
+                    self._idle(key).append(job.result())
                 else:
-                    exchange.connection.close()
-                results[exchange.index] = error or (
-                    answer.parser.get_status_code(),
-                    b"".join(answer.body),
-                )
-                start_next(exchange.key)
-
-            for key in waiting:
+                    failure = error if isinstance(error, OSError) else ConnectionError(str(error))
+                    refused.setdefault(key, failure)
                 start_next(key)
-            while in_flight:
-                now = time.monotonic()
-                soonest = min(exchange.deadline for exchange in in_flight.values())
-                for ready, _ in selector.select(max(0.0, soonest - now)):
+
+        def start_next(key: Key) -> None:
+            queue, idle = waiting[key], self._idle(key)
+            while queue and busy[key] < ENDPOINT_CONNECTIONS_MAX and idle:
+                index = queue.popleft()
+                connection = idle.pop()
+                try:
+                    self._send(connection, targets[index], requests[index])
+                except OSError as error:
+                    results[index] = error
+                    continue
+                exchange = _Exchange(index, key, connection)
+                busy[key] += 1
+                in_flight[exchange.fd] = exchange
+                selector.register(connection.sock, selectors.EVENT_READ, exchange)
+            if queue and not (busy[key] or opening[key] or idle):  # the endpoint is down
+                down = refused.get(key) or ConnectionError("no connection to the endpoint")
+                while queue:
+                    results[queue.popleft()] = down
+
+        def finish(exchange: _Exchange, error: OSError | None) -> None:
+            selector.unregister(exchange.connection.sock)
+            del in_flight[exchange.fd]
+            busy[exchange.key] -= 1
+            answer = exchange.answer
+            if error is None and exchange.reusable and answer.complete and answer.keep_alive:
+                exchange.connection.sock.settimeout(self.timeout_s)
+                self._idle(exchange.key).append(exchange.connection)
+            else:
+                exchange.connection.close()
+            results[exchange.index] = error or (
+                answer.parser.get_status_code(),
+                b"".join(answer.body),
+            )
+            start_next(exchange.key)
+
+        try:
+            for key in waiting:
+                self._fresh(key)
+                open_for(key)
+                start_next(key)
+            while (in_flight or jobs) and (left := deadline - time.monotonic()) > 0:
+                for ready, _ in selector.select(left):
                     exchange = ready.data
+                    if exchange is None:
+                        opened()
+                        continue
                     try:
                         if exchange.read():
                             finish(exchange, None)
                     except OSError as error:
                         finish(exchange, error)
-                now = time.monotonic()
-                for exchange in [e for e in in_flight.values() if e.deadline <= now]:
-                    finish(exchange, TimeoutError("the endpoint did not answer in time"))
+            late = TimeoutError("the endpoint did not answer in time")
+            for queue in waiting.values():  # first: finishing an exchange would start these
+                while queue:
+                    results[queue.popleft()] = late
+            for exchange in list(in_flight.values()):
+                finish(exchange, late)
+        finally:  # also on an unexpected error: no socket is left half-used or open
+            for exchange in in_flight.values():
+                exchange.connection.close()
+            for job in jobs:
+                job.add_done_callback(_close_opened)  # too late for this call
+            selector.close()
+            for end in pair:
+                end.close()
         return [result for result in results if result is not None]
 
-    def _send(self, index: int, key: tuple[str, str], request: Request) -> _Exchange:
-        url, body, headers = request
-        connection = self._checkout(key)
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    def _send(self, connection: _Connection, target: str, request: Request) -> None:
+        _, body, headers = request
         lines = [f"POST {target} HTTP/1.1", f"Host: {connection.host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines += [f"Content-Length: {len(body)}", "", ""]
         try:
             connection.sock.sendall("\r\n".join(lines).encode("latin-1") + body)
+            connection.sock.settimeout(0)  # the answer is read as it comes (see _Exchange)
         except OSError:
             connection.close()  # a half-sent request leaves the connection unusable
             raise
-        return _Exchange(index, key, connection, time.monotonic() + self.timeout_s)
 
-    def _idle(self, key: tuple[str, str]) -> list[_Connection]:
-        table: dict[tuple[str, str], list[_Connection]] | None = getattr(self._local, "idle", None)
+    def _idle(self, key: Key) -> list[_Connection]:
+        """This thread's idle connections to an endpoint."""
+        table: dict[Key, list[_Connection]] | None = getattr(self._local, "idle", None)
         if table is None:
             table = self._local.idle = {}
         return table.setdefault(key, [])
 
-    def _checkout(self, key: tuple[str, str]) -> _Connection:
+    def _fresh(self, key: Key) -> list[_Connection]:
+        """_idle, less the connections the endpoint closed meanwhile (closed here too)."""
         idle = self._idle(key)
-        while idle:
-            connection = idle.pop()
-            if not _stale(connection.sock):
-                return connection
-            connection.close()
+        fresh = [connection for connection in idle if not _stale(connection.sock)]
+        for connection in idle:
+            if connection not in fresh:
+                connection.close()
+        idle[:] = fresh
+        return idle
+
+    def _opener(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._openers is None:
+                self._openers = ThreadPoolExecutor(
+                    ENDPOINT_CONNECTIONS_MAX, thread_name_prefix="switch-connect"
+                )
+            return self._openers
+
+    def _connect(self, key: Key) -> _Connection:
         scheme, netloc = key
         parts = urlsplit(f"{scheme}://{netloc}")
-        return self._connect(scheme, netloc, parts.hostname, parts.port)
-
-    def _connect(
-        self, scheme: str, netloc: str, hostname: str | None, port: int | None
-    ) -> _Connection:
-        host = hostname or ""
+        host = parts.hostname or ""
         sock = socket.create_connection(
-            (host, port or (443 if scheme == "https" else 80)), timeout=self.timeout_s
+            (host, parts.port or (443 if scheme == "https" else 80)), timeout=self.timeout_s
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
-            if self._context is None:
-                self._context = ssl.create_default_context()
+            with self._lock:
+                if self._context is None:
+                    self._context = ssl.create_default_context()
             sock = self._context.wrap_socket(sock, server_hostname=host)
         connection = _Connection(sock, netloc)
         with self._lock:
@@ -266,6 +356,26 @@ class _KeepAlive:
             connections = list(self._all)
         for connection in connections:
             connection.close()
+        if self._openers is not None:
+            self._openers.shutdown(wait=False)
+
+
+def _address(url: str) -> tuple[Key, str]:
+    """(scheme, netloc) and the request target of an endpoint URL; ValueError if it is not
+    one we can POST to."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an endpoint is an http(s) URL with a host")
+    _ = parts.port  # ValueError when out of range or not a number
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not url.isascii():
+        raise ValueError("an endpoint URL is ASCII (IDNA host, percent-encoded path)")
+    return (parts.scheme, parts.netloc), target
+
+
+def _close_opened(job: Future[_Connection]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        job.result().close()
 
 
 def _stale(sock: socket.socket) -> bool:
