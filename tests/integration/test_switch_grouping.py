@@ -216,3 +216,25 @@ def test_a_coroutine_meets_a_full_queue_with_503_not_a_stalled_loop(
     assert (refusal.status, refusal.code) == (503, "switch_busy")
     assert all(isinstance(answer, Payment) for answer in answers)  # pending: nobody answered
     assert queue.submitted == 3
+
+
+def test_a_payee_that_answers_twice_leaves_the_first_decision_standing(hub: Container) -> None:
+    """It accepts over the API while it is being asked, then answers "reject": the void
+    meets a posted reservation. The payment is settled, once, and neither path fails."""
+
+    def two_minded(payment: Payment) -> PayeeDecision:
+        assert hub.payments.answer("HABBPKKA", payment.id, PayeeDecision(accept=True)).status is (
+            PaymentStatus.SETTLED
+        )
+        return PayeeDecision(accept=False, reason=ReasonCode.AC04)
+
+    hub.payments.connect("HABBPKKA", two_minded)
+    alone = hub.payments.submit("MEZNPKKA", transfer(1_00))
+    grouped = hub.payments.submit_many([("MEZNPKKA", transfer(1_00)) for _ in range(3)])
+    for payment in [alone, *grouped]:
+        assert isinstance(payment, Payment)
+        assert (payment.status, payment.reason) == (PaymentStatus.SETTLED, None)
+        assert hub.payments.payment(payment.id).status is PaymentStatus.SETTLED
+    assert hub.switch.liquidity("MEZNPKKA").amount_minor == FUNDS - 4 * 1_00
+    assert hub.switch.liquidity("HABBPKKA").amount_minor == FUNDS + 4 * 1_00
+    assert hub.ledger.verify().ok

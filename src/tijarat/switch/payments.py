@@ -427,10 +427,22 @@ class Payments:
         outcomes: list[
             tuple[Payment, PaymentStatus, ReasonCode | None, ArchivedMessage | None]
         ] = []
-        for (plan, decision, received), first in zip(decided, firsts, strict=True):
-            status, reason = self._outcome(plan.payment, decision, results[first])
-            outcomes.append((plan.payment, status, reason, received))
-        return self._finish_many(outcomes, pushes)
+        elsewhere: set[int] = set()  # decided by another path first: answered as stored
+        for index, ((plan, decision, received), first) in enumerate(
+            zip(decided, firsts, strict=True)
+        ):
+            outcome = self._outcome(plan.payment, decision, results[first])
+            if outcome is None:
+                elsewhere.add(index)
+                if received is not None:
+                    self._keep(received)
+            else:
+                outcomes.append((plan.payment, *outcome, received))
+        finished = iter(self._finish_many(outcomes, pushes))
+        return [
+            self.payment(plan.payment.id) if index in elsewhere else next(finished)
+            for index, (plan, _, _) in enumerate(decided)
+        ]
 
     def _finish_many(
         self,
@@ -601,8 +613,12 @@ class Payments:
     ) -> Payment:
         """Post or void the reservation as the payee decided, then record the outcome."""
         results = self._apply(self._settlement(payee, payment, decision))
-        status, reason = self._outcome(payment, decision, results[0])
-        return self._finish(payment, status, reason, received=received)
+        outcome = self._outcome(payment, decision, results[0])
+        if outcome is None:  # another path posted or voided it first: its decision stands
+            if received is not None:
+                self._keep(received)
+            return self.payment(payment.id)
+        return self._finish(payment, *outcome, received=received)
 
     def _settlement(
         self, payee: Participant, payment: Payment, decision: PayeeDecision
@@ -627,14 +643,18 @@ class Payments:
     @staticmethod
     def _outcome(
         payment: Payment, decision: PayeeDecision, result: CreateTransferResult
-    ) -> tuple[PaymentStatus, ReasonCode | None]:
-        """What a payee's decision made of a payment, given its post's or void's result."""
+    ) -> tuple[PaymentStatus, ReasonCode | None] | None:
+        """What a payee's decision made of a payment, given its post's or void's result;
+        None when another path (two answers at once, the timeout) posted or voided the
+        reservation first: that path records its decision, which stands."""
         if result in (R.OK, R.EXISTS):
             if decision.accept:
                 return PaymentStatus.SETTLED, None
             return PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01
         if result is R.PENDING_TRANSFER_EXPIRED:
             return PaymentStatus.REJECTED, ReasonCode.AB05
+        if result in (R.PENDING_TRANSFER_ALREADY_POSTED, R.PENDING_TRANSFER_ALREADY_VOIDED):
+            return None
         raise AssertionError(f"unexpected ledger result {result} settling {payment.id}")
 
     def on_us_settlement(
