@@ -149,8 +149,9 @@ class _KeepAlive:
     dozens of context switches per payment when each POST had a delivery thread of its own.
     HTTP/1.1 has one exchange in flight per connection, so each request takes an idle
     connection, at most ENDPOINT_CONNECTIONS_MAX in flight per endpoint; the rest wait for
-    one to come back. The connections a group lacks are opened first, in parallel, on a
-    small pool (name lookup, TCP and TLS handshakes block; in steady state none is opened).
+    one to come back. The connections a group lacks are opened in parallel on a small pool
+    (name lookup, TCP and TLS handshakes block; in steady state none is opened), and each
+    waiting request goes out as soon as a connection to its endpoint opens.
     One deadline covers the whole call, queued requests included, so an unreachable or slow
     endpoint costs at most the timeout once, never per request, and a fast one is answered
     as fast as it answers. Answers are read with httptools' C parser (uvicorn's):
