@@ -13,6 +13,7 @@ from tijarat.switch.model import (
     CreditTransfer,
     ParticipantCategory,
     PayeeDecision,
+    Payment,
     PaymentStatus,
     ReasonCode,
 )
@@ -90,4 +91,31 @@ def test_a_thousand_supplier_payments_in_one_file(container: Container) -> None:
         p.id for p in result.payments if p.reason is not ReasonCode.DUPL
     ]
     assert switch.liquidity("MEZNPKKA").amount_minor == total - short - settled
+    assert container.ledger.verify().ok
+
+
+def test_a_payee_that_answers_a_bulk_row_twice_leaves_the_first_decision(
+    container: Container,
+) -> None:
+    """It accepts a row over the API while the file asks it, then says "reject": the void
+    meets a posted reservation. The row is settled, once, and the file goes on."""
+    switch = container.switch
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB"), ("SADAPAY", "SADA")):
+        switch.register_participant(
+            code, code.title(), ParticipantCategory.DIRECT_SETTLEMENT, bank_code=bank
+        )
+    switch.fund("MEZNPKKA", Money(10_000_000_00, "PKR"), uuid.uuid4())
+
+    def two_minded(payment: Payment) -> PayeeDecision:
+        if payment.request.end_to_end_id == "PAYOUT-000003":
+            container.payments.answer("HABBPKKA", payment.id, PayeeDecision(accept=True))
+            return PayeeDecision(accept=False, reason=ReasonCode.AC04)
+        return PayeeDecision(accept=True)
+
+    container.payments.connect("HABBPKKA", two_minded)
+    container.payments.connect("SADAPAY", lambda p: PayeeDecision(accept=True))
+    result = container.bulk.submit("MEZNPKKA", [row(n) for n in range(6)])
+    assert [p.status for p in result.payments] == [PaymentStatus.SETTLED] * 6
+    twice = result.payments[3]
+    assert container.payments.payment(twice.id).status is PaymentStatus.SETTLED
     assert container.ledger.verify().ok

@@ -131,7 +131,9 @@ class BulkPayments:
                 decision = None
             if decision is not None:
                 decisions[i] = decision
-        self._answer(payer, rows, plans, decisions)
+        elsewhere = self._answer(payer, rows, plans, decisions)
+        for i in elsewhere:
+            del decisions[i]  # posted or voided by another path first: its decision stands
         # Rows refused before reservation were stored decided; the rest are decided now.
         final: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {}
         for i in reserve:
@@ -146,6 +148,8 @@ class BulkPayments:
                     else (PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01)
                 )
         found = self._update(payer, rows, plans, final, values, now)
+        for payment in self._load([plans[i][0] for i in elsewhere]):
+            found[payment.id] = payment  # as that path decided it
         told = self._told([found[plans[i][0]] for i in stored])
         for i in stored:
             payment = found[plans[i][0]]
@@ -323,7 +327,10 @@ class BulkPayments:
         rows: Sequence[CreditTransfer],
         plans: list[Plan],
         decisions: dict[int, PayeeDecision],
-    ) -> None:
+    ) -> set[int]:
+        """Post the accepted reservations and void the refused ones; the rows another path
+        (the payee answering over the API meanwhile, the timeout) posted or voided first."""
+        elsewhere: set[int] = set()
         for accept in (True, False):
             chosen = [i for i, decision in decisions.items() if decision.accept is accept]
             kind = "post" if accept else "void"
@@ -336,7 +343,9 @@ class BulkPayments:
             # post brings its hand-back.
             for chunk in _chunks(chosen, BATCH_MAX // 2):
                 transfers: list[Transfer] = []
+                firsts: list[int] = []  # each row's first transfer (an on-us post brings two)
                 for i in chunk:
+                    firsts.append(len(transfers))
                     post = Transfer(
                         uuid.uuid5(HUB_NAMESPACE, f"{kind}:{plans[i][0]}"),
                         pending_id=plans[i][0],
@@ -351,7 +360,16 @@ class BulkPayments:
                     else:
                         transfers.append(post)
                 results = self.ledger.create_transfers(transfers)
-                assert all(r in (R.OK, R.EXISTS) for r in results), results
+                for i, first in zip(chunk, firsts, strict=True):
+                    result = results[first]
+                    if result in (
+                        R.PENDING_TRANSFER_ALREADY_POSTED,
+                        R.PENDING_TRANSFER_ALREADY_VOIDED,
+                    ):
+                        elsewhere.add(i)
+                    else:
+                        assert result in (R.OK, R.EXISTS), (result, plans[i][0])
+        return elsewhere
 
     @staticmethod
     def _on_us_view(payer: Participant, row: CreditTransfer, plan: Plan) -> Payment:
