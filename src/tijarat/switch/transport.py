@@ -178,126 +178,10 @@ class _KeepAlive:
 
     def post_many(self, requests: Sequence[Request]) -> list[Result]:
         """Every request POSTed, each answered (status, body) or with the OSError it met."""
-        deadline = time.monotonic() + self.timeout_s
-        results: list[Result | None] = [None] * len(requests)
-        targets: list[str] = [""] * len(requests)
-        waiting: dict[Key, deque[int]] = {}
-        for index, (url, _, _) in enumerate(requests):
-            try:
-                key, targets[index] = _address(url)
-            except ValueError as error:
-                results[index] = ConnectionError(f"not an endpoint: {error}")
-                continue
-            waiting.setdefault(key, deque()).append(index)
-        busy: dict[Key, int] = dict.fromkeys(waiting, 0)
-        opening: dict[Key, int] = dict.fromkeys(waiting, 0)
-        jobs: dict[Future[_Connection], Key] = {}  # connections being opened
-        refused: dict[Key, OSError] = {}
-        in_flight: dict[int, _Exchange] = {}
-        selector = selectors.DefaultSelector()
-        # Opened connections are announced on a socket pair, so one select waits for both
-        # (made only when a connection is opened: in steady state none is).
-        pair: list[socket.socket] = []
+        return _Call(self, requests).run()
 
-        def woken(_: Future[_Connection]) -> None:
-            with contextlib.suppress(OSError):  # the call is over: nobody listens
-                pair[1].send(b"\0")
-
-        def open_for(key: Key) -> None:
-            wanted = min(len(waiting[key]), ENDPOINT_CONNECTIONS_MAX) - busy[key]
-            for _ in range(wanted - len(self._idle(key)) - opening[key]):
-                if not pair:
-                    pair.extend(socket.socketpair())
-                    pair[0].settimeout(0.0)
-                    selector.register(pair[0], selectors.EVENT_READ, None)
-                job = self._opener().submit(self._connect, key)
-                jobs[job] = key
-                opening[key] += 1
-                job.add_done_callback(woken)
-
-        def opened() -> None:
-            with contextlib.suppress(BlockingIOError):
-                while pair[0].recv(4096):
-                    pass
-            for job in [job for job in jobs if job.done()]:
-                key = jobs.pop(job)
-                opening[key] -= 1
-                error = job.exception()
-                if error is None:
-                    self._idle(key).append(job.result())
-                else:
-                    failure = error if isinstance(error, OSError) else ConnectionError(str(error))
-                    refused.setdefault(key, failure)
-                start_next(key)
-
-        def start_next(key: Key) -> None:
-            queue, idle = waiting[key], self._idle(key)
-            while queue and busy[key] < ENDPOINT_CONNECTIONS_MAX and idle:
-                index = queue.popleft()
-                connection = idle.pop()
-                try:
-                    self._send(connection, targets[index], requests[index])
-                except OSError as error:
-                    results[index] = error
-                    continue
-                exchange = _Exchange(index, key, connection)
-                busy[key] += 1
-                in_flight[exchange.fd] = exchange
-                selector.register(connection.sock, selectors.EVENT_READ, exchange)
-            if queue and not (busy[key] or opening[key] or idle):  # the endpoint is down
-                down = refused.get(key) or ConnectionError("no connection to the endpoint")
-                while queue:
-                    results[queue.popleft()] = down
-
-        def finish(exchange: _Exchange, error: OSError | None) -> None:
-            selector.unregister(exchange.connection.sock)
-            del in_flight[exchange.fd]
-            busy[exchange.key] -= 1
-            answer = exchange.answer
-            if error is None and exchange.reusable and answer.complete and answer.keep_alive:
-                exchange.connection.sock.settimeout(self.timeout_s)
-                self._idle(exchange.key).append(exchange.connection)
-            else:
-                exchange.connection.close()
-            results[exchange.index] = error or (
-                answer.parser.get_status_code(),
-                b"".join(answer.body),
-            )
-            start_next(exchange.key)
-
-        try:
-            for key in waiting:
-                self._fresh(key)
-                open_for(key)
-                start_next(key)
-            while (in_flight or jobs) and (left := deadline - time.monotonic()) > 0:
-                for ready, _ in selector.select(left):
-                    exchange = ready.data
-                    if exchange is None:
-                        opened()
-                        continue
-                    try:
-                        if exchange.read():
-                            finish(exchange, None)
-                    except OSError as error:
-                        finish(exchange, error)
-            late = TimeoutError("the endpoint did not answer in time")
-            for queue in waiting.values():  # first: finishing an exchange would start these
-                while queue:
-                    results[queue.popleft()] = late
-            for exchange in list(in_flight.values()):
-                finish(exchange, late)
-        finally:  # also on an unexpected error: no socket is left half-used or open
-            for exchange in in_flight.values():
-                exchange.connection.close()
-            for job in jobs:
-                job.add_done_callback(_close_opened)  # too late for this call
-            selector.close()
-            for end in pair:
-                end.close()
-        return [result for result in results if result is not None]
-
-    def _send(self, connection: _Connection, target: str, request: Request) -> None:
+    def send(self, connection: _Connection, target: str, request: Request) -> None:
+        """Write one POST on an idle connection, then leave it non-blocking for the answer."""
         _, body, headers = request
         lines = [f"POST {target} HTTP/1.1", f"Host: {connection.host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -309,16 +193,16 @@ class _KeepAlive:
             connection.close()  # a half-sent request leaves the connection unusable
             raise
 
-    def _idle(self, key: Key) -> list[_Connection]:
+    def idle(self, key: Key) -> list[_Connection]:
         """This thread's idle connections to an endpoint."""
         table: dict[Key, list[_Connection]] | None = getattr(self._local, "idle", None)
         if table is None:
             table = self._local.idle = {}
         return table.setdefault(key, [])
 
-    def _fresh(self, key: Key) -> list[_Connection]:
-        """_idle, less the connections the endpoint closed meanwhile (closed here too)."""
-        idle = self._idle(key)
+    def fresh(self, key: Key) -> list[_Connection]:
+        """idle, less the connections the endpoint closed meanwhile (closed here too)."""
+        idle = self.idle(key)
         fresh = [connection for connection in idle if not _stale(connection.sock)]
         for connection in idle:
             if connection not in fresh:
@@ -326,7 +210,7 @@ class _KeepAlive:
         idle[:] = fresh
         return idle
 
-    def _opener(self) -> ThreadPoolExecutor:
+    def opener(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._openers is None:
                 self._openers = ThreadPoolExecutor(
@@ -334,7 +218,7 @@ class _KeepAlive:
                 )
             return self._openers
 
-    def _connect(self, key: Key) -> _Connection:
+    def connect(self, key: Key) -> _Connection:
         scheme, netloc = key
         parts = urlsplit(f"{scheme}://{netloc}")
         host = parts.hostname or ""
@@ -359,6 +243,137 @@ class _KeepAlive:
             connection.close()
         if self._openers is not None:
             self._openers.shutdown(wait=False)
+
+
+class _Call:
+    """One `_KeepAlive.post_many`: its requests, queued per endpoint, sent on connections as
+    they are free or open, and answered before one deadline. Runs on the calling thread;
+    only the connections it opens are made on the pool, and announced on a socket pair
+    so that one `select` waits for answers and openings alike."""
+
+    def __init__(self, pool: _KeepAlive, requests: Sequence[Request]) -> None:
+        self.pool = pool
+        self.requests = requests
+        self.deadline = time.monotonic() + pool.timeout_s
+        self.results: list[Result | None] = [None] * len(requests)
+        self.targets: list[str] = [""] * len(requests)
+        self.waiting: dict[Key, deque[int]] = {}
+        for index, (url, _, _) in enumerate(requests):
+            try:
+                key, self.targets[index] = _address(url)
+            except ValueError as error:
+                self.results[index] = ConnectionError(f"not an endpoint: {error}")
+                continue
+            self.waiting.setdefault(key, deque()).append(index)
+        self.busy: dict[Key, int] = dict.fromkeys(self.waiting, 0)  # exchanges in flight
+        self.opening: dict[Key, int] = dict.fromkeys(self.waiting, 0)
+        self.jobs: dict[Future[_Connection], Key] = {}  # connections being opened
+        self.refused: dict[Key, OSError] = {}  # why an endpoint's connection did not open
+        self.in_flight: dict[int, _Exchange] = {}
+        self.selector = selectors.DefaultSelector()
+        self.pair: list[socket.socket] = []  # made only when a connection is opened
+
+    def run(self) -> list[Result]:
+        try:
+            for key in self.waiting:
+                self.pool.fresh(key)
+                self._open_for(key)
+                self._start_next(key)
+            while (self.in_flight or self.jobs) and (left := self.deadline - time.monotonic()) > 0:
+                for ready, _ in self.selector.select(left):
+                    exchange = ready.data
+                    if exchange is None:
+                        self._opened()
+                        continue
+                    try:
+                        if exchange.read():
+                            self._finish(exchange, None)
+                    except OSError as error:
+                        self._finish(exchange, error)
+            late = TimeoutError("the endpoint did not answer in time")
+            for queue in self.waiting.values():  # first: finishing an exchange starts these
+                while queue:
+                    self.results[queue.popleft()] = late
+            for exchange in list(self.in_flight.values()):
+                self._finish(exchange, late)
+        finally:  # also on an unexpected error: no socket is left half-used or open
+            for exchange in self.in_flight.values():
+                exchange.connection.close()
+            for job in self.jobs:
+                job.add_done_callback(_close_opened)  # too late for this call
+            self.selector.close()
+            for end in self.pair:
+                end.close()
+        return [result for result in self.results if result is not None]
+
+    def _open_for(self, key: Key) -> None:
+        """Open, on the pool, the connections this endpoint's waiting requests lack."""
+        wanted = min(len(self.waiting[key]), ENDPOINT_CONNECTIONS_MAX) - self.busy[key]
+        idle = self.pool.idle(key)
+        for _ in range(wanted - len(idle) - self.opening[key]):
+            if not self.pair:
+                self.pair.extend(socket.socketpair())
+                self.pair[0].settimeout(0.0)
+                self.selector.register(self.pair[0], selectors.EVENT_READ, None)
+            job = self.pool.opener().submit(self.pool.connect, key)
+            self.jobs[job] = key
+            self.opening[key] += 1
+            job.add_done_callback(self._woken)
+
+    def _woken(self, _: Future[_Connection]) -> None:
+        with contextlib.suppress(OSError, IndexError):  # the call is over: nobody listens
+            self.pair[1].send(b"\0")
+
+    def _opened(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while self.pair[0].recv(4096):
+                pass
+        for job in [job for job in self.jobs if job.done()]:
+            key = self.jobs.pop(job)
+            self.opening[key] -= 1
+            error = job.exception()
+            if error is None:
+                self.pool.idle(key).append(job.result())
+            else:
+                failure = error if isinstance(error, OSError) else ConnectionError(str(error))
+                self.refused.setdefault(key, failure)
+            self._start_next(key)
+
+    def _start_next(self, key: Key) -> None:
+        """Send what waits for this endpoint on its idle connections, up to its share."""
+        queue, idle = self.waiting[key], self.pool.idle(key)
+        while queue and self.busy[key] < ENDPOINT_CONNECTIONS_MAX and idle:
+            index = queue.popleft()
+            connection = idle.pop()
+            try:
+                self.pool.send(connection, self.targets[index], self.requests[index])
+            except OSError as error:
+                self.results[index] = error
+                continue
+            exchange = _Exchange(index, key, connection)
+            self.busy[key] += 1
+            self.in_flight[exchange.fd] = exchange
+            self.selector.register(connection.sock, selectors.EVENT_READ, exchange)
+        if queue and not (self.busy[key] or self.opening[key] or idle):  # the endpoint is down
+            down = self.refused.get(key) or ConnectionError("no connection to the endpoint")
+            while queue:
+                self.results[queue.popleft()] = down
+
+    def _finish(self, exchange: _Exchange, error: OSError | None) -> None:
+        self.selector.unregister(exchange.connection.sock)
+        del self.in_flight[exchange.fd]
+        self.busy[exchange.key] -= 1
+        answer = exchange.answer
+        if error is None and exchange.reusable and answer.complete and answer.keep_alive:
+            exchange.connection.sock.settimeout(self.pool.timeout_s)
+            self.pool.idle(exchange.key).append(exchange.connection)
+        else:
+            exchange.connection.close()
+        self.results[exchange.index] = error or (
+            answer.parser.get_status_code(),
+            b"".join(answer.body),
+        )
+        self._start_next(exchange.key)
 
 
 def _address(url: str) -> tuple[Key, str]:
