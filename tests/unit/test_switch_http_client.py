@@ -169,6 +169,19 @@ def test_an_endpoint_that_is_not_there_is_an_os_error(client: _KeepAlive) -> Non
         client.post(f"http://127.0.0.1:{port}/", b"x", {})
 
 
+def test_a_group_outlasting_connections_the_endpoint_closes_opens_new_ones(
+    client: _KeepAlive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint without keep-alive (HTTP/1.0 style) closes each connection after its
+    answer: the requests still queued get new connections, not 'endpoint down'."""
+    monkeypatch.setattr(transport, "ENDPOINT_CONNECTIONS_MAX", 2)
+    ok = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    endpoint = Endpoint([ok] * 6, close_after=True)
+    assert client.post_many([(endpoint.url, b"<x/>", {}) for _ in range(6)]) == [(200, b"ok")] * 6
+    assert endpoint.connections == 6
+    endpoint.close()
+
+
 class Gathering:
     """An endpoint that answers only once `parties` requests are in, each on its own thread."""
 

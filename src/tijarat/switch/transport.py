@@ -354,6 +354,9 @@ class _Call:
             self.busy[key] += 1
             self.in_flight[exchange.fd] = exchange
             self.selector.register(connection.sock, selectors.EVENT_READ, exchange)
+        if queue and key not in self.refused:
+            # Connections the endpoint closed after answering (no keep-alive) are replaced.
+            self._open_for(key)
         if queue and not (self.busy[key] or self.opening[key] or idle):  # the endpoint is down
             down = self.refused.get(key) or ConnectionError("no connection to the endpoint")
             while queue:
