@@ -2,17 +2,22 @@
 
 Three participants on a fresh database; one payer sends files of ROWS payments by IBAN to the
 other two, whose in-process handlers accept every credit advice. Prints payments per second
-for the whole file (validation, routing, reservation, delivery, settlement) and the same
-rows sent one `submit` at a time as the baseline, in the same run.
+for the whole file (validation, routing, reservation, delivery, settlement), the CPU this
+process and PostgreSQL spent on them, and the same rows sent one `submit` at a time as the
+baseline, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 import uuid
 
+from ledger_cpu import postgres_cpu_s  # bench/ is the script's directory, so on sys.path
+from switch_http import PAYEE_SCRIPT, free_port
 from tijarat.bootstrap import build
 from tijarat.cli.bench_ledger import fresh_database
 from tijarat.kernel.identifiers import make_pk_iban
@@ -46,7 +51,30 @@ def rows(count: int, tag: str) -> list[CreditTransfer]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
-    url = parser.parse_args().database_url
+    parser.add_argument("--rows", type=int, default=ROWS, help="payments per file")
+    parser.add_argument(
+        "--http-payees",
+        action="store_true",
+        help="the payees answer over HTTP (bench/switch_payee.py in its own process)",
+    )
+    arguments = parser.parse_args()
+    payee = None
+    if arguments.http_payees:
+        port = free_port()
+        payee = subprocess.Popen(
+            [sys.executable, str(PAYEE_SCRIPT), str(port)], stdout=subprocess.PIPE
+        )
+        assert payee.stdout is not None
+        payee.stdout.readline()  # "ready"
+    try:
+        run(arguments.database_url, arguments.rows, payee_port=port if payee else None)
+    finally:
+        if payee is not None:
+            payee.terminate()
+            payee.wait()
+
+
+def run(url: str | None, count: int, *, payee_port: int | None) -> None:
     with fresh_database(url) as fresh:
         container = build(Settings(database_url=fresh))
         try:
@@ -57,13 +85,17 @@ def main() -> None:
                 )
             switch.fund("MEZNPKKA", Money(10**15, "PKR"), uuid.uuid4())
             for code in ("HABBPKKA", "SADAPAY"):
-                container.payments.connect(code, lambda _payment: PayeeDecision(accept=True))
-            files = [rows(ROWS, f"F{n}") for n in range(FILES)]
-            began = time.perf_counter()
+                if payee_port is None:
+                    container.payments.connect(code, lambda _payment: PayeeDecision(accept=True))
+                else:
+                    switch.set_endpoint(code, f"http://127.0.0.1:{payee_port}/raast")
+            files = [rows(count, f"F{n}") for n in range(FILES)]
+            began, own, server = time.perf_counter(), time.process_time(), postgres_cpu_s()
             settled = 0
             for file in files:
                 settled += container.bulk.submit("MEZNPKKA", file).settled
             bulk_seconds = time.perf_counter() - began
+            own, server = time.process_time() - own, postgres_cpu_s() - server
             single = rows(BASELINE_ROWS, "S")
             began = time.perf_counter()
             for request in single:
@@ -74,9 +106,13 @@ def main() -> None:
                 json.dumps(
                     {
                         "database": container.engine.dialect.name,
-                        "bulk_rows": ROWS * FILES,
+                        "payees": "http" if payee_port else "in process",
+                        "bulk_rows": count * FILES,
                         "bulk_settled": settled,
-                        "bulk_payments_per_s": round(ROWS * FILES / bulk_seconds),
+                        "bulk_payments_per_s": round(count * FILES / bulk_seconds),
+                        # CPU per 1,000 bulk payments: this process, and PostgreSQL's
+                        "bulk_python_cpu_ms_per_1000": round(own * 1e6 / (count * FILES)),
+                        "bulk_postgres_cpu_ms_per_1000": round(server * 1e6 / (count * FILES)),
                         "baseline_submit_one_by_one_per_s": round(BASELINE_ROWS / single_seconds),
                         "ledger_balanced": report.ok,
                     }

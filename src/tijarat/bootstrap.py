@@ -123,6 +123,7 @@ class Container:
 
     def close(self) -> None:
         self.payment_queue.close()
+        self.bulk.close()
         self.payments.close()
         self.transport.close()
         self.ledger.close()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+import pytest
+
 from tijarat.bootstrap import Container
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
-from tijarat.switch import store
+from tijarat.switch import bulk, store
+from tijarat.switch.bulk import BulkPayments
 from tijarat.switch.model import (
     CreditTransfer,
     ParticipantCategory,
@@ -118,4 +121,72 @@ def test_a_payee_that_answers_a_bulk_row_twice_leaves_the_first_decision(
     assert [p.status for p in result.payments] == [PaymentStatus.SETTLED] * 6
     twice = result.payments[3]
     assert container.payments.payment(twice.id).status is PaymentStatus.SETTLED
+    assert container.ledger.verify().ok
+
+
+def three_banks(container: Container) -> None:
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB"), ("SADAPAY", "SADA")):
+        container.switch.register_participant(
+            code, code.title(), ParticipantCategory.DIRECT_SETTLEMENT, bank_code=bank
+        )
+    container.switch.fund("MEZNPKKA", Money(10_000_000_00, "PKR"), uuid.uuid4())
+
+
+def test_a_file_that_fails_partway_tells_what_it_decided_and_leaves_the_rest_to_the_sweep(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are decided one after another: when a later one fails, the ones before are
+    decided already, so their participants are told before the error is raised; the rows
+    never reserved stay pending, and the timeout sweep decides and tells them."""
+    three_banks(container)
+    monkeypatch.setattr(bulk, "PIPELINE_ROWS", 10)
+    heard: list[Payment] = []
+    container.payments.listen("MEZNPKKA", heard.append)
+    for code in ("HABBPKKA", "SADAPAY"):
+        container.payments.connect(code, lambda p: PayeeDecision(accept=True))
+    reserve = BulkPayments._reserve
+    calls = 0
+
+    def failing_third(self: BulkPayments, file: object, chunk: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ConnectionError("the database went away")
+        return reserve(self, file, chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BulkPayments, "_reserve", failing_third)
+    with pytest.raises(ConnectionError):
+        container.bulk.submit("MEZNPKKA", [row(n) for n in range(30)])
+    assert [p.status for p in heard] == [PaymentStatus.SETTLED] * 20
+    container.clock.advance(seconds=21)  # type: ignore[attr-defined]
+    assert container.payments.sweep_timeouts() == 10
+    assert [p.status for p in heard[20:]] == [PaymentStatus.REJECTED] * 10
+    assert container.switch.liquidity("HABBPKKA").amount_minor + container.switch.liquidity(
+        "SADAPAY"
+    ).amount_minor == sum(row(n).amount_minor for n in range(20))
+    assert container.ledger.verify().ok
+
+
+def test_a_reservation_that_expires_before_its_answer_is_rejected_ab05(
+    container: Container,
+) -> None:
+    """Payees that answer after the payee timeout find the reservations expired: the rows
+    are rejected AB05, as one payment would be (the chunk's posts come after its answers,
+    so the whole chunk is late here), and nothing moves."""
+    three_banks(container)
+
+    def slow_for_row_2(payment: Payment) -> PayeeDecision:
+        if payment.request.end_to_end_id == "PAYOUT-000002":
+            container.clock.advance(seconds=21)  # type: ignore[attr-defined]
+        return PayeeDecision(accept=True)
+
+    container.payments.connect("HABBPKKA", lambda p: PayeeDecision(accept=True))
+    container.payments.connect("SADAPAY", slow_for_row_2)
+    result = container.bulk.submit("MEZNPKKA", [row(n) for n in range(4)])
+    assert [(p.status, p.reason) for p in result.payments] == [
+        (PaymentStatus.REJECTED, ReasonCode.AB05)
+    ] * 4
+    for payment in result.payments:
+        assert container.payments.payment(payment.id).reason is ReasonCode.AB05
+    assert container.switch.liquidity("MEZNPKKA").amount_minor == 10_000_000_00
     assert container.ledger.verify().ok

@@ -13,13 +13,21 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import sqlalchemy as sa
 
 from tijarat.bootstrap import Container
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
-from tijarat.switch.model import CreditTransfer, ParticipantCategory, PaymentStatus, ReasonCode
+from tijarat.switch import store
+from tijarat.switch.model import (
+    CreditTransfer,
+    ParticipantCategory,
+    PayeeDecision,
+    PaymentStatus,
+    ReasonCode,
+)
 from tijarat.switch.transport import SIGNATURE_HEADER, HttpTransport, signature
 
 CLOSED_ACCOUNT_AMOUNT = 13_00
@@ -75,6 +83,10 @@ class PayeeBank:
         )
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the hub opens up to 32 connections at once (socketserver: 5)
+
+
 def serve(bank: PayeeBank) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -91,7 +103,7 @@ def serve(bank: PayeeBank) -> tuple[ThreadingHTTPServer, str]:
         def log_message(self, *_args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/raast"
 
@@ -198,3 +210,99 @@ def test_an_endpoint_with_port_path_and_query_is_kept(hub: Container) -> None:
     url = "https://xn--bnk-qla.example:8443/raast/v1?tenant=7"
     secret = hub.switch.set_endpoint("HABBPKKA", url)
     assert hub.switch.endpoint(hub.switch.participant("HABBPKKA").id) == (url, secret)
+
+
+def test_a_bulk_file_reaches_an_http_payee_all_at_once_and_is_archived(hub: Container) -> None:
+    """A pain.001's rows go to an HTTP payee in rounds sent at once (not one POST after
+    another); every advice, answer and status report is in the archive."""
+    bank = PayeeBank()
+    server, url = serve(bank)
+    try:
+        bank.secret = hub.switch.set_endpoint("HABBPKKA", url) or ""
+        # 520 rows: a round of 512, then one of 8
+        amounts = [CLOSED_ACCOUNT_AMOUNT if n % 10 == 0 else 1_00 + n for n in range(520)]
+        result = hub.bulk.submit("MEZNPKKA", [transfer(amount) for amount in amounts])
+        assert result.settled == 468
+        assert [p.reason for p in result.payments if p.status is PaymentStatus.REJECTED] == [
+            ReasonCode.AC04
+        ] * 52
+        assert len(bank.advices) == 520
+        assert bank.bad_signatures == 0
+        assert sorted(r.transactions[0].status for r in bank.reports) == sorted(
+            [iso.PaymentStatus.ACSC] * 468 + [iso.PaymentStatus.RJCT] * 52
+        )
+        table = store.messages_table
+        with hub.engine.connect() as connection:
+            kinds = dict(
+                connection.execute(
+                    sa.select(table.c.message_type, sa.func.count())
+                    .where(table.c.participant_id == hub.switch.participant("HABBPKKA").id)
+                    .group_by(table.c.message_type)
+                ).all()
+            )
+        assert kinds == {"pacs.008.001.08": 520, "pacs.002.001.10": 1_040}  # answers, reports
+    finally:
+        server.shutdown()
+    settled = sum(
+        p.request.amount_minor for p in result.payments if p.status is PaymentStatus.SETTLED
+    )
+    assert hub.switch.liquidity("HABBPKKA").amount_minor == 1_000_000_00 + settled
+    assert hub.ledger.verify().ok
+
+
+def test_a_bulk_file_gives_up_on_an_http_payee_that_does_not_answer(hub: Container) -> None:
+    """An endpoint that hangs costs the file one round's deadline, not one per row: the rest
+    of its rows are not sent, stay pending, and time out (AB05)."""
+    bank = PayeeBank(delay_s=1.0)
+    server, url = serve(bank)
+    hub.payments.remote = HttpTransport(hub.gateway, timeout_s=0.2)
+    try:
+        bank.secret = hub.switch.set_endpoint("HABBPKKA", url) or ""
+        began = time.monotonic()
+        result = hub.bulk.submit("MEZNPKKA", [transfer(1_00) for _ in range(1_200)])
+        took = time.monotonic() - began
+        assert result.pending == 1_200
+        assert len(bank.advices) <= 512  # the first round's, at most
+        assert took < 60  # one POST after another would have taken 1,200 x 0.2 s
+        hub.clock.advance(seconds=21)  # type: ignore[attr-defined]
+        swept = 0
+        while swept < 1_200 and (done := hub.payments.sweep_timeouts()):  # a batch at a time
+            swept += done
+        assert swept == 1_200
+    finally:
+        server.shutdown()
+    assert {hub.payments.payment(p.id).reason for p in result.payments} == {ReasonCode.AB05}
+    assert hub.switch.liquidity("MEZNPKKA").amount_minor == 1_000_000_00
+    assert hub.ledger.verify().ok
+
+
+def test_a_bulk_file_keeps_sending_to_a_payee_that_acknowledges_and_decides_later(
+    hub: Container,
+) -> None:
+    """A payee may answer an advice with 202 and decide through the API: it answers, so it
+    gets every row of the file (only a payee that sends no answer at all is given up on)."""
+    received: list[bytes] = []
+
+    class Acknowledging(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["content-length"])))
+            self.send_response(202)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = Server(("127.0.0.1", 0), Acknowledging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hub.switch.set_endpoint("HABBPKKA", f"http://127.0.0.1:{server.server_address[1]}/")
+        result = hub.bulk.submit("MEZNPKKA", [transfer(1_00) for _ in range(600)])
+        assert result.pending == 600
+        assert len(received) == 600
+        for payment in result.payments[:3]:  # its status report is pushed to the endpoint
+            hub.payments.answer("HABBPKKA", payment.id, PayeeDecision(accept=True))
+            assert hub.payments.payment(payment.id).status is PaymentStatus.SETTLED
+    finally:
+        server.shutdown()
+    assert hub.ledger.verify().ok

@@ -2,20 +2,26 @@
 
 The same rules as one payment at a time (payments.py), applied set-wise: duplicates and
 routes are looked up with one query each, every payment row is inserted with one statement,
-all reservations are one ledger batch (8,190 at a time), and the payees' answers post or void
-in one batch each. Rows are independent: one refused row never stops the others.
+and the rest goes chunk by chunk through a two-stage pipeline (see _carry_out): one ledger
+batch reserves a chunk while the chunk before is delivered (HTTP payees' advices all at once),
+posted or voided in one batch and decided in one statement. Rows are independent: one refused
+row never stops the others.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
+import structlog
 
+from tijarat.kernel.clock import NS_PER_S
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban, MobileNumber
 from tijarat.ledger.model import BATCH_MAX, CreateTransferResult, Transfer, TransferFlags
@@ -23,6 +29,7 @@ from tijarat.switch import store
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
     TRANSFER_CODE_CREDIT_TRANSFER,
+    ArchivedMessage,
     CreditTransfer,
     Participant,
     PayeeDecision,
@@ -30,15 +37,58 @@ from tijarat.switch.model import (
     PaymentStatus,
     ReasonCode,
 )
-from tijarat.switch.payments import PayeeHandler, Payments, well_formed
+from tijarat.switch.payments import (
+    Exchanged,
+    PayeeHandler,
+    Payments,
+    RemoteTransport,
+    well_formed,
+)
 from tijarat.switch.service import HUB_NAMESPACE
 
 R = CreateTransferResult
+log = structlog.get_logger("tijarat.switch")
 T = TypeVar("T")
 # Per row: its payment id, payee, resolved creditor IBAN, and refusal (None = routed).
 Plan = tuple[uuid.UUID, Participant | None, str | None, ReasonCode | None]
 BULK_ROWS_MAX = 100_000  # one file; larger payrolls are split by the sender
 LOOKUP_ROWS_MAX = 5_000  # rows per lookup query (SQLite's IN lists stay well under its limit)
+# Rows per pipeline chunk (see _carry_out): its posts, each on-us one with its hand-back, fit
+# one ledger batch. Smaller chunks overlap sooner but pay a batch's fixed costs more often.
+PIPELINE_ROWS = BATCH_MAX // 2
+HTTP_ROUND_ROWS = 512  # advices per HTTP payee and round: 16 per connection (see _exchange)
+RESERVED_AHEAD = 2  # chunks reserved before the one that waits for its payees is settled
+
+
+@dataclass(slots=True)
+class _File:
+    """One file's rows, plans and stored values, and what its chunks learn of the payees."""
+
+    payer: Participant
+    rows: Sequence[CreditTransfer]
+    plans: list[Plan]
+    now: int
+    values: dict[int, dict[str, object]]  # the stored rows, by index
+    ways: dict[uuid.UUID, PayeeHandler | RemoteTransport | None] = field(default_factory=dict)
+    unresponsive: set[uuid.UUID] = field(default_factory=set)  # HTTP payees given up on
+    hearing: dict[uuid.UUID, bool] = field(default_factory=dict)  # see BulkPayments._hears
+
+
+class _Answered(NamedTuple):
+    """A chunk delivered, posted and voided: what became of each row decided, and the rows
+    another path decided first."""
+
+    outcomes: dict[int, tuple[PaymentStatus, ReasonCode | None]]
+    elsewhere: set[int]
+
+
+class _Settled(NamedTuple):
+    """A chunk's decisions stored: its payments as decided here, the status reports built
+    (and archived) for them, and the rows another path decided first (read back)."""
+
+    decided: list[Payment]
+    told: list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]]
+    elsewhere: set[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +115,18 @@ class BulkPayments:
         self.engine = payments.engine
         self.ledger = payments.ledger
         self.clock = payments.clock
+        # The pipeline's later stages (see _carry_out), one thread each, started when
+        # needed and shared by every file: the delivery thread keeps its keep-alive
+        # connections to the payees from one file to the next.
+        self._stages: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
+        self._stages_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._stages_lock:
+            if self._stages is not None:
+                for stage in self._stages:
+                    stage.shutdown()
+                self._stages = None
 
     def submit(self, payer_code: str, rows: Sequence[CreditTransfer]) -> BulkResult:
         payer = self.directory.participant(payer_code)
@@ -79,15 +141,170 @@ class BulkPayments:
                 status=422,
                 fields={"rows": len(rows)},
             )
+        now = self.clock.now_ns()
+        plans, replays = self._plan(payer, rows)
+        duplicates = {i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL}
+        stored = [i for i in range(len(rows)) if i not in duplicates]
+        file = _File(payer, rows, plans, now, self._insert(payer, rows, plans, stored, now))
+        settled, failure = self._carry_out(file, [i for i in stored if plans[i][3] is None])
+        # Tell the participants what became of every row decided here, even when a later
+        # chunk failed (its rows stay pending: the timeout sweep decides and tells them).
+        # A chunk's status reports were archived with its decisions; the refusals' are now.
+        refusals = self.payments.reports_of(
+            [
+                self._payment_of(file, i, PaymentStatus.REJECTED, plans[i][3], now)
+                for i in stored
+                if plans[i][3] is not None and self._hears(file, i)
+            ]
+        )
+        self.payments.keep([message for _, built in refusals for message in built.values()])
+        push = self.payments.announce([told for chunk in settled for told in chunk.told] + refusals)
+        if failure is not None:
+            push()
+            raise failure
+        found = {payment.id: payment for chunk in settled for payment in chunk.decided}
+        elsewhere = [file.plans[i][0] for chunk in settled for i in chunk.elsewhere]
+        for payment in self._load(elsewhere):
+            found[payment.id] = payment  # as the path that decided it first stored it
+        results: list[Payment] = []
+        for i, row in enumerate(rows):
+            if i in replays:
+                results.append(replays[i])
+            elif i in duplicates:
+                results.append(
+                    Payment(
+                        uuid.uuid4(),
+                        payer.id,
+                        None,
+                        row,
+                        None,
+                        PaymentStatus.REJECTED,
+                        ReasonCode.DUPL,
+                        now,
+                        now,
+                    )
+                )
+            elif (known := found.get(plans[i][0])) is not None:
+                results.append(known)
+            elif plans[i][3] is not None:
+                results.append(self._payment_of(file, i, PaymentStatus.REJECTED, plans[i][3], now))
+            else:  # no decision yet: the payee answers through the API, or the timeout decides
+                results.append(self._payment_of(file, i, PaymentStatus.PENDING, None, None))
+        push()
+        return BulkResult(results)
+
+    def _carry_out(
+        self, file: _File, reserve: list[int]
+    ) -> tuple[list[_Settled], BaseException | None]:
+        """Reserve, deliver and settle the routed rows, PIPELINE_ROWS at a time, as a
+        three-stage pipeline: this thread reserves chunk after chunk, in file order; a second
+        delivers the chunks reserved and posts or voids them; a third stores their decisions.
+        While one stage waits on the database (or on payees) another computes, so a file
+        takes about as long as its longest stage instead of the sum of them.
+
+        A chunk is reserved only once the chunk RESERVED_AHEAD before it is delivered and
+        settled, so reservations never run far ahead of their payees (they expire after the
+        payee timeout); and a void in an earlier chunk may free funds for a later one, as
+        for payments sent one after another. Answers the chunks settled and the first
+        failure, if any: after it no chunk is reserved, and the ones under way finish.
+        """
+        settler, decider = self._pipeline()
+        answering: list[Future[_Answered]] = []
+        deciding: list[Future[_Settled]] = []
+        failure: BaseException | None = None
+        for k, chunk in enumerate(_chunks(reserve, PIPELINE_ROWS)):
+            if k >= RESERVED_AHEAD:
+                wait([answering[k - RESERVED_AHEAD]])
+            if any(job.done() and job.exception() for job in answering + deciding):
+                break  # a chunk failed: reserve no more
+            try:
+                refused = self._reserve(file, chunk)
+            except Exception as error:  # raised by submit, once the chunks before are told
+                failure = error
+                break
+            answering.append(
+                settler.submit(self._settle, file, chunk, refused, self.clock.now_ns())
+            )
+            deciding.append(decider.submit(self._decide, file, answering[-1]))
+        settled: list[_Settled] = []
+        for job in deciding:
+            try:
+                settled.append(job.result())
+            except Exception as error:  # the same
+                failure = failure or error
+        return settled, failure
+
+    def _pipeline(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+        with self._stages_lock:
+            if self._stages is None:
+                self._stages = (
+                    ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-settle"),
+                    ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-decide"),
+                )
+            return self._stages
+
+    def _settle(
+        self, file: _File, chunk: Sequence[int], refused: dict[int, ReasonCode], reserved_at: int
+    ) -> _Answered:
+        """Deliver a reserved chunk's credit advices and post or void as the payees decide:
+        what became of each row decided, and the rows another path decided first. Rows
+        refused at reservation are rejected; rows without an answer stay pending."""
+        decisions = self._deliver(file, [i for i in chunk if i not in refused], reserved_at)
+        outcomes: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {
+            i: (PaymentStatus.REJECTED, reason) for i, reason in refused.items()
+        }
+        elsewhere: set[int] = set()
+        for i, outcome in self._answer(file, decisions).items():
+            if outcome is None:
+                elsewhere.add(i)  # posted or voided by another path first: its decision stands
+            else:
+                outcomes[i] = outcome
+        return _Answered(outcomes, elsewhere)
+
+    def _decide(self, file: _File, answered: Future[_Answered]) -> _Settled:
+        """Store a settled chunk's decisions in one transaction, with the status reports
+        about to be pushed to the participants told over HTTP (as Payments._finish does)."""
+        outcomes, elsewhere = answered.result()  # its failure is this chunk's
+        now = self.clock.now_ns()
+        ids = {file.plans[i][0]: i for i in outcomes}
+        # Built before the transaction: the reports' endpoints may have to be read, and on
+        # SQLite a second connection inside the write transaction would wait on it.
+        decided = {pid: self._payment_of(file, i, *outcomes[i], now) for pid, i in ids.items()}
+        hearing = [p for pid, p in decided.items() if self._hears(file, ids[pid])]
+        told = {p.id: (p, built) for p, built in self.payments.reports_of(hearing)}
+        with self.engine.begin() as connection:
+            changed = store.decide_payment_rows(
+                connection,
+                [
+                    (payment_id, status.value, reason.value if reason else None)
+                    for payment_id, (status, reason) in zip(ids, outcomes.values(), strict=True)
+                ],
+                now,
+            )
+            reports = [m for pid in changed if pid in told for m in told[pid][1].values()]
+            store.insert_messages(connection, reports, now)
+        # A row this did not change was decided meanwhile by another path: read as stored.
+        return _Settled(
+            [decided[pid] for pid in ids if pid in changed],
+            [told[pid] for pid in ids if pid in changed and pid in told],
+            elsewhere | {ids[pid] for pid in ids.keys() - changed},
+        )
+
+    # ------------------------------------------------------------------ steps
+    def _plan(
+        self, payer: Participant, rows: Sequence[CreditTransfer]
+    ) -> tuple[list[Plan], dict[int, Payment]]:
+        """Every row routed or refused, in file order; and the rows sent before, unchanged
+        (answered as stored). Duplicates within the file and the net debit cap are decided
+        here, over the whole file, before anything is stored."""
         participants = {p.id: p for p in self.directory.participants()}
         by_bank = {p.bank_code: p for p in participants.values() if p.bank_code}
         existing = self._existing(payer, rows)
         aliases = self._aliases(rows)
-        now = self.clock.now_ns()
         seen: set[object] = set()
         room = self.directory.net_debit_room(payer)  # None: no cap
         plans: list[Plan] = []
-        replays: dict[int, Payment] = {}  # rows sent before, unchanged: answered as stored
+        replays: dict[int, Payment] = {}
         for index, row in enumerate(rows):
             reason: ReasonCode | None = None
             payee: Participant | None = None
@@ -109,78 +326,8 @@ class BulkPayments:
                         room -= row.amount_minor
             seen.update(keys)
             plans.append((uuid.uuid4(), payee, creditor, reason))
-        duplicates = {i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL}
-        stored = [i for i in range(len(rows)) if i not in duplicates]
-        values = self._insert(payer, rows, plans, stored, now)
-        reserve = [i for i in stored if plans[i][3] is None]
-        refused = self._reserve(payer, rows, plans, reserve)
-        decisions: dict[int, PayeeDecision] = {}
-        deliverers: dict[uuid.UUID, PayeeHandler | None] = {}  # one lookup per payee
-        for i in reserve:
-            if i in refused:
-                continue
-            payee = _routed(plans[i][1])
-            if payee.id not in deliverers:
-                deliverers[payee.id] = self.payments.deliverer(payee)
-            handler = deliverers[payee.id]
-            if handler is None:
-                continue
-            try:
-                decision = handler(self._pending_view(payer, rows[i], plans[i], now))
-            except Exception:  # a payee's failure is a non-answer
-                decision = None
-            if decision is not None:
-                decisions[i] = decision
-        elsewhere = self._answer(payer, rows, plans, decisions)
-        for i in elsewhere:
-            del decisions[i]  # posted or voided by another path first: its decision stands
-        # Rows refused before reservation were stored decided; the rest are decided now.
-        final: dict[int, tuple[PaymentStatus, ReasonCode | None]] = {}
-        for i in reserve:
-            reason = refused.get(i)
-            if reason is not None:
-                final[i] = (PaymentStatus.REJECTED, reason)
-            elif i in decisions:
-                decision = decisions[i]
-                final[i] = (
-                    (PaymentStatus.SETTLED, None)
-                    if decision.accept
-                    else (PaymentStatus.REJECTED, decision.reason or ReasonCode.BE01)
-                )
-        found = self._update(payer, rows, plans, final, values, now)
-        for payment in self._load([plans[i][0] for i in elsewhere]):
-            found[payment.id] = payment  # as that path decided it
-        told = self._told([found[plans[i][0]] for i in stored])
-        for i in stored:
-            payment = found[plans[i][0]]
-            if (i in final or plans[i][3] is not None) and told & {
-                payment.payer_id,
-                payment.payee_id,
-            }:
-                self.payments.notify(payment)
-        results: list[Payment] = []
-        for i, row in enumerate(rows):
-            if i in replays:
-                results.append(replays[i])
-            elif i in duplicates:
-                results.append(
-                    Payment(
-                        uuid.uuid4(),
-                        payer.id,
-                        None,
-                        row,
-                        None,
-                        PaymentStatus.REJECTED,
-                        ReasonCode.DUPL,
-                        now,
-                        now,
-                    )
-                )
-            else:
-                results.append(found[plans[i][0]])
-        return BulkResult(results)
+        return plans, replays
 
-    # ------------------------------------------------------------------ steps
     def _existing(
         self, payer: Participant, rows: Sequence[CreditTransfer]
     ) -> dict[object, Payment]:
@@ -276,61 +423,139 @@ class BulkPayments:
             store.insert_payment_rows(connection, list(values.values()))
         return values
 
-    def _reserve(
-        self,
-        payer: Participant,
-        rows: Sequence[CreditTransfer],
-        plans: list[Plan],
-        reserve: list[int],
-    ) -> dict[int, ReasonCode]:
+    def _reserve(self, file: _File, chunk: Sequence[int]) -> dict[int, ReasonCode]:
+        """One ledger batch of pending transfers; the rows refused (no funds: AM04)."""
+        payer, rows, plans = file.payer, file.rows, file.plans
+        transfers = [
+            Transfer(
+                plans[i][0],
+                payer.settlement_account_id,
+                self.directory.reservation_account(payer, _routed(plans[i][1])),
+                rows[i].amount_minor,
+                user_data_128=rows[i].uetr,
+                timeout=self.payments.payee_timeout_s,
+                ledger=self.directory.hub_ledger,
+                code=TRANSFER_CODE_CREDIT_TRANSFER,
+                flags=TransferFlags.PENDING,
+            )
+            for i in chunk
+        ]
         refused: dict[int, ReasonCode] = {}
-        payees = {i: plans[i][1] for i in reserve}
-        for chunk in _chunks(reserve, BATCH_MAX):
-            transfers = [
-                Transfer(
-                    plans[i][0],
-                    payer.settlement_account_id,
-                    self.directory.reservation_account(payer, _routed(payees[i])),
-                    rows[i].amount_minor,
-                    user_data_128=rows[i].uetr,
-                    timeout=self.payments.payee_timeout_s,
-                    ledger=self.directory.hub_ledger,
-                    code=TRANSFER_CODE_CREDIT_TRANSFER,
-                    flags=TransferFlags.PENDING,
-                )
-                for i in chunk
-            ]
-            for i, result in zip(chunk, self.ledger.create_transfers(transfers), strict=True):
-                if result not in (R.OK, R.EXISTS):
-                    refused[i] = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
+        for i, result in zip(chunk, self.ledger.create_transfers(transfers), strict=True):
+            if result not in (R.OK, R.EXISTS):
+                refused[i] = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
         return refused
 
-    def _pending_view(
-        self, payer: Participant, row: CreditTransfer, plan: Plan, now: int
-    ) -> Payment:
-        payment_id, payee, creditor, _ = plan
+    def _deliver(
+        self, file: _File, asked: Sequence[int], reserved_at: int
+    ) -> dict[int, PayeeDecision]:
+        """Each row's credit advice to its payee: the decisions. In-process payees are asked
+        row by row; HTTP payees get theirs all at once (see _exchange). A row without a
+        decision stays pending."""
+        decisions: dict[int, PayeeDecision] = {}
+        over_http: dict[uuid.UUID, list[int]] = {}
+        for i in asked:
+            payee = _routed(file.plans[i][1])
+            if payee.id not in file.ways:
+                file.ways[payee.id] = self.payments.way_to(payee)
+            way = file.ways[payee.id]
+            if way is None:
+                continue  # the payee answers through the API, or the timeout decides
+            if way is self.payments.remote:
+                over_http.setdefault(payee.id, []).append(i)
+                continue
+            assert callable(way)
+            try:
+                decision = way(self._pending_view(file, i))
+            except Exception:  # a payee's failure is a non-answer
+                log.exception("payee handler failed", payee=payee.code)
+                decision = None
+            if decision is not None:
+                decisions[i] = decision
+        if over_http:
+            self._exchange(file, over_http, decisions, reserved_at)
+        return decisions
+
+    def _exchange(
+        self,
+        file: _File,
+        rows_by_payee: dict[uuid.UUID, list[int]],
+        decisions: dict[int, PayeeDecision],
+        reserved_at: int,
+    ) -> None:
+        """The HTTP payees' advices, in rounds of up to HTTP_ROUND_ROWS per payee: each
+        round's advices are archived, then sent at once (the transport multiplexes them, with
+        one deadline per round), and the answers archived as they come back.
+
+        A payee that sent no HTTP answer at all to a round (timeouts, refused connections)
+        gets no more of this file, and no round starts once half the reservations' life is
+        gone: those rows stay pending and the timeout rejects them (AB05). So an endpoint
+        that hangs costs the file one deadline, not one per row, and no advice goes out for
+        a reservation about to expire.
+        """
+        remote = self.payments.remote
+        assert remote is not None
+        last_start = reserved_at + self.payments.payee_timeout_s * NS_PER_S // 2
+        queues = dict(rows_by_payee)
+        while queues and self.clock.now_ns() < last_start:
+            round_: list[tuple[int, Participant, Payment, ArchivedMessage]] = []
+            for payee_id in list(queues):
+                if payee_id in file.unresponsive:
+                    del queues[payee_id]
+                    continue
+                taken, queues[payee_id] = (
+                    queues[payee_id][:HTTP_ROUND_ROWS],
+                    queues[payee_id][HTTP_ROUND_ROWS:],
+                )
+                if not queues[payee_id]:
+                    del queues[payee_id]
+                for i in taken:
+                    payee = _routed(file.plans[i][1])
+                    payment = self._pending_view(file, i)
+                    try:
+                        round_.append((i, payee, payment, remote.advice(payee, payment)))
+                    except Exception:  # not deliverable: a non-answer, as a failed delivery is
+                        log.exception("credit advice not built", payee=payee.code)
+            if not round_:
+                continue
+            self.payments.keep([advice for *_, advice in round_])  # archived before sent
+            try:
+                answers = remote.exchange_many([(payee, p, a) for _, payee, p, a in round_])
+            except Exception:  # the transport's own failure: nobody was heard this round
+                log.exception("credit advices not delivered", rows=len(round_))
+                answers = [Exchanged(None, None, reached=False)] * len(round_)
+            self.payments.keep([answer.received for answer in answers if answer.received])
+            reached: set[uuid.UUID] = set()
+            for (i, payee, _, _), answer in zip(round_, answers, strict=True):
+                if answer.decision is not None:
+                    decisions[i] = answer.decision
+                if answer.reached:
+                    reached.add(payee.id)
+            file.unresponsive |= {payee.id for _, payee, _, _ in round_} - reached
+
+    @staticmethod
+    def _pending_view(file: _File, i: int) -> Payment:
+        payment_id, payee, creditor, _ = file.plans[i]
         return Payment(
             payment_id,
-            payer.id,
+            file.payer.id,
             _routed(payee).id,
-            row,
+            file.rows[i],
             creditor,
             PaymentStatus.PENDING,
             None,
-            now,
+            file.now,
             None,
         )
 
     def _answer(
-        self,
-        payer: Participant,
-        rows: Sequence[CreditTransfer],
-        plans: list[Plan],
-        decisions: dict[int, PayeeDecision],
-    ) -> set[int]:
-        """Post the accepted reservations and void the refused ones; the rows another path
-        (the payee answering over the API meanwhile, the timeout) posted or voided first."""
-        elsewhere: set[int] = set()
+        self, file: _File, decisions: dict[int, PayeeDecision]
+    ) -> dict[int, tuple[PaymentStatus, ReasonCode | None] | None]:
+        """Post the accepted reservations and void the refused ones, one ledger batch each:
+        what became of each row (Payments.outcome; None for a row another path, the payee
+        answering over the API meanwhile or the timeout, posted or voided first)."""
+        payer, rows, plans = file.payer, file.rows, file.plans
+        outcomes: dict[int, tuple[PaymentStatus, ReasonCode | None] | None] = {}
         for accept in (True, False):
             chosen = [i for i, decision in decisions.items() if decision.accept is accept]
             kind = "post" if accept else "void"
@@ -355,81 +580,67 @@ class BulkPayments:
                     payee = _routed(plans[i][1])
                     if accept and payee.id == payer.id:
                         transfers += self.payments.on_us_settlement(
-                            payee, post, self._on_us_view(payer, rows[i], plans[i])
+                            payee, post, self._on_us_view(file, i)
                         )
                     else:
                         transfers.append(post)
                 results = self.ledger.create_transfers(transfers)
                 for i, first in zip(chunk, firsts, strict=True):
-                    result = results[first]
-                    if result in (
-                        R.PENDING_TRANSFER_ALREADY_POSTED,
-                        R.PENDING_TRANSFER_ALREADY_VOIDED,
-                    ):
-                        elsewhere.add(i)
-                    else:
-                        assert result in (R.OK, R.EXISTS), (result, plans[i][0])
-        return elsewhere
+                    outcomes[i] = self.payments.outcome(
+                        self._pending_view(file, i), decisions[i], results[first]
+                    )
+        return outcomes
 
     @staticmethod
-    def _on_us_view(payer: Participant, row: CreditTransfer, plan: Plan) -> Payment:
+    def _on_us_view(file: _File, i: int) -> Payment:
+        payment_id, _, creditor, _ = file.plans[i]
+        payer_id = file.payer.id
         return Payment(
-            plan[0], payer.id, payer.id, row, plan[2], PaymentStatus.PENDING, None, 0, None
+            payment_id,
+            payer_id,
+            payer_id,
+            file.rows[i],
+            creditor,
+            PaymentStatus.PENDING,
+            None,
+            0,
+            None,
         )
 
-    def _update(
-        self,
-        payer: Participant,
-        rows: Sequence[CreditTransfer],
-        plans: list[Plan],
-        final: dict[int, tuple[PaymentStatus, ReasonCode | None]],
-        values: dict[int, dict[str, object]],
-        now: int,
-    ) -> dict[uuid.UUID, Payment]:
-        """Decide the reserved rows in one statement; every stored payment, by id.
+    @staticmethod
+    def _payment_of(
+        file: _File,
+        i: int,
+        status: PaymentStatus,
+        reason: ReasonCode | None,
+        resolved_at: int | None,
+    ) -> Payment:
+        """Row i's payment as stored and decided here (built, not read back)."""
+        payment_id, payee, creditor, _ = file.plans[i]
+        row, values = file.rows[i], file.values[i]
+        return Payment(
+            payment_id,
+            file.payer.id,
+            payee.id if payee else None,
+            row if _stored_as_sent(row, values) else _payment(values).request,
+            creditor,
+            status,
+            reason,
+            file.now,
+            resolved_at,
+        )
 
-        The payments are built from what was stored and decided here: only a row decided
-        meanwhile by another path (the first decision stands) is read back.
-        """
-        with self.engine.begin() as connection:
-            changed = store.decide_payment_rows(
-                connection,
-                [
-                    (plans[i][0], status.value, reason.value if reason else None)
-                    for i, (status, reason) in final.items()
-                ],
-                now,
-            )
-        found: dict[uuid.UUID, Payment] = {}
-        for i, row in values.items():
-            payment_id, payee, creditor, refusal = plans[i]
-            if i in final and payment_id in changed:
-                status, reason = final[i]
-                resolved_at: int | None = now
-            elif refusal is not None:
-                status, reason, resolved_at = PaymentStatus.REJECTED, refusal, now
-            else:
-                status, reason, resolved_at = PaymentStatus.PENDING, None, None
-            found[payment_id] = Payment(
-                payment_id,
-                payer.id,
-                payee.id if payee else None,
-                rows[i] if _stored_as_sent(rows[i], row) else _payment(row).request,
-                creditor,
-                status,
-                reason,
-                now,
-                resolved_at,
-            )
-        stale = [plans[i][0] for i in final if plans[i][0] not in changed]
-        for payment in self._load(stale):
-            found[payment.id] = payment
-        return found
-
-    def _told(self, payments: Sequence[Payment]) -> set[uuid.UUID]:
-        """The participants of these payments that hear of their outcomes (see notify)."""
-        involved = {p.payer_id for p in payments} | {p.payee_id for p in payments}
-        return {pid for pid in involved if pid is not None and self.payments.hears(pid)}
+    def _hears(self, file: _File, i: int) -> bool:
+        """Whether row i's payer or payee hears of its outcome (see Payments.notify)."""
+        payee = file.plans[i][1]
+        for participant_id in (file.payer.id, payee.id if payee else None):
+            if participant_id is None:
+                continue
+            if participant_id not in file.hearing:
+                file.hearing[participant_id] = self.payments.hears(participant_id)
+            if file.hearing[participant_id]:
+                return True
+        return False
 
     def _load(self, ids: list[uuid.UUID]) -> list[Payment]:
         found: list[Payment] = []

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -79,15 +79,23 @@ StatusListener = Callable[[Payment], None]
 Delivered = tuple[PayeeDecision | None, ArchivedMessage | None]
 
 
+class Exchanged(NamedTuple):
+    """A credit advice POSTed: the payee's decision and message (None: no usable answer),
+    and whether any HTTP answer came back at all (an endpoint may acknowledge with a 202 and
+    decide later through the API; no answer at all is a timeout or a connection failure)."""
+
+    decision: PayeeDecision | None
+    received: ArchivedMessage | None
+    reached: bool
+
+
 class RemoteTransport(Protocol):
     """Delivery to a participant's own HTTP endpoint (the hub pushes, as Raast does).
 
-    `deliver` and `report` archive what they send and receive themselves; the payment path
-    uses the others, which leave the archiving to it (see Payments._finish). The `_many`
-    forms send at once and wait for every answer, each with its own timeout.
+    `report` archives what it sends itself; the others leave the archiving to the payment
+    path (see Payments._finish). The `_many` forms send at once and wait for the answers
+    before one deadline for the whole call.
     """
-
-    def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None: ...
 
     def report(self, participant: Participant, payment: Payment) -> None: ...
 
@@ -99,7 +107,7 @@ class RemoteTransport(Protocol):
 
     def exchange_many(
         self, advices: Sequence[tuple[Participant, Payment, ArchivedMessage]]
-    ) -> list[tuple[PayeeDecision | None, ArchivedMessage | None]]: ...
+    ) -> list[Exchanged]: ...
 
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage: ...
 
@@ -252,7 +260,7 @@ class Payments:
         decision, received = self._deliver(plan)
         if decision is None:
             if received is not None:
-                self._keep(received)
+                self.keep([received])
             return plan.payment
         return self._decide(_routed(plan.payee), plan.payment, decision, received)
 
@@ -387,7 +395,7 @@ class Payments:
         ):
             if decision is None:
                 if received is not None:
-                    self._keep(received)
+                    self.keep([received])
                 answers[index] = plan.payment
             else:
                 decided.append((index, plan, decision, received))
@@ -431,11 +439,11 @@ class Payments:
         for index, ((plan, decision, received), first) in enumerate(
             zip(decided, firsts, strict=True)
         ):
-            outcome = self._outcome(plan.payment, decision, results[first])
+            outcome = self.outcome(plan.payment, decision, results[first])
             if outcome is None:
                 elsewhere.add(index)
                 if received is not None:
-                    self._keep(received)
+                    self.keep([received])
             else:
                 outcomes.append((plan.payment, *outcome, received))
         finished = iter(self._finish_many(outcomes, pushes))
@@ -495,7 +503,7 @@ class Payments:
         asked = [self._delivery_pool().submit(self._deliver, plans[i]) for i in in_process]
         told = remote.exchange_many([advice for _, advice in over_http])
         for (index, _), answer in zip(over_http, told, strict=True):
-            answers[index] = answer
+            answers[index] = (answer.decision, answer.received)
         for index, future in zip(in_process, asked, strict=True):
             answers[index] = future.result()
         return answers
@@ -517,14 +525,15 @@ class Payments:
             self._pool.shutdown()
             self._pool = None
 
-    def deliverer(self, payee: Participant) -> PayeeHandler | None:
-        """How a credit advice reaches `payee`: in process, over HTTP, or not (it polls)."""
+    def way_to(self, payee: Participant) -> PayeeHandler | RemoteTransport | None:
+        """How a credit advice reaches `payee`: its in-process handler, the HTTP transport
+        (it has an endpoint), or None (it polls and answers through the API)."""
         handler = self.handlers.get(payee.code)
         if handler is not None:
             return handler
         remote = self.remote
         if remote is not None and self.directory.endpoint(payee.id) is not None:
-            return lambda payment: remote.deliver(payee, payment)
+            return remote
         return None
 
     @staticmethod
@@ -613,10 +622,10 @@ class Payments:
     ) -> Payment:
         """Post or void the reservation as the payee decided, then record the outcome."""
         results = self._apply(self._settlement(payee, payment, decision))
-        outcome = self._outcome(payment, decision, results[0])
+        outcome = self.outcome(payment, decision, results[0])
         if outcome is None:  # another path posted or voided it first: its decision stands
             if received is not None:
-                self._keep(received)
+                self.keep([received])
             return self.payment(payment.id)
         return self._finish(payment, *outcome, received=received)
 
@@ -641,7 +650,7 @@ class Payments:
         return [post]
 
     @staticmethod
-    def _outcome(
+    def outcome(
         payment: Payment, decision: PayeeDecision, result: CreateTransferResult
     ) -> tuple[PaymentStatus, ReasonCode | None] | None:
         """What a payee's decision made of a payment, given its post's or void's result;
@@ -1093,9 +1102,33 @@ class Payments:
                     unsent.append((participant, report))
         return unsent
 
-    def _keep(self, message: ArchivedMessage) -> None:
-        with self.engine.begin() as connection:
-            store.insert_messages(connection, [message], self.clock.now_ns())
+    def reports_of(
+        self, payments: Sequence[Payment]
+    ) -> list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]]:
+        """Each payment with the status reports for its parties told over HTTP, built, for
+        the caller to archive (with the decisions, ideally) and then `announce`."""
+        return [(payment, dict(self._reports(payment))) for payment in payments]
+
+    def announce(
+        self, told: Sequence[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]]
+    ) -> Callable[[], None]:
+        """notify() for many payments whose reports (see reports_of) are archived: the
+        in-process listeners are called now; the reports are pushed, all at once (see
+        RemoteTransport.push_many), by the function returned, for the caller to call once
+        it has answered its own client."""
+        pushes: list[tuple[Participant, ArchivedMessage]] = []
+        for payment, reports in told:
+            pushes += self._tell(payment, reports, push=False)
+        remote = self.remote
+        if remote is None or not pushes:
+            return lambda: None
+        return lambda: remote.push_many(pushes)
+
+    def keep(self, messages: Sequence[ArchivedMessage]) -> None:
+        """Archive messages, in one transaction."""
+        if messages:
+            with self.engine.begin() as connection:
+                store.insert_messages(connection, messages, self.clock.now_ns())
 
     def _apply(self, transfers: list[Transfer]) -> list[CreateTransferResult]:
         if self.group_commit:

@@ -313,11 +313,19 @@ def message_values(message: ArchivedMessage, created_at: int) -> dict[str, Any]:
 def insert_messages(
     connection: sa.Connection, messages: Sequence[ArchivedMessage], created_at: int
 ) -> None:
-    # One multi-row INSERT ... VALUES statement (an executemany costs a pipeline sync).
-    if messages:
-        connection.execute(
-            messages_table.insert().values([message_values(m, created_at) for m in messages])
-        )
+    if not messages:
+        return
+    rows = [message_values(m, created_at) for m in messages]
+    if connection.dialect.name != "postgresql":
+        connection.execute(messages_table.insert(), rows)  # SQLite: a loop in C, no round trip
+    elif len(rows) <= MESSAGES_PER_VALUES:
+        # One multi-row INSERT ... VALUES (an executemany costs a pipeline sync).
+        connection.execute(messages_table.insert().values(rows))
+    else:  # a bulk file's: compiling VALUES for thousands of rows cost more than sending them
+        _copy_rows(connection, messages_table, MESSAGE_COLUMNS, rows)
+
+
+MESSAGES_PER_VALUES = 16
 
 
 # ---------------------------------------------------------------------------- the payment path
@@ -806,17 +814,27 @@ def insert_payment_rows(connection: sa.Connection, rows: Sequence[dict[str, Any]
     if connection.dialect.name != "postgresql":
         connection.execute(payments_table.insert(), list(rows))
         return
+    _copy_rows(connection, payments_table, PAYMENT_COLUMNS, rows)
+
+
+def _copy_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """Rows into a PostgreSQL table with one binary COPY, in the connection's transaction."""
     driver: Any = connection.connection.driver_connection
-    columns = ", ".join(PAYMENT_COLUMNS)
-    types = [_pg_type(payments_table.c[name]) for name in PAYMENT_COLUMNS]
+    names = ", ".join(columns)
+    types = [_pg_type(table.c[name]) for name in columns]
     with (
         driver.cursor() as cursor,
-        cursor.copy(f"COPY switch_payments ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
         copy.set_types(types)
         write_row = copy.write_row
         for row in rows:
-            write_row([row[name] for name in PAYMENT_COLUMNS])
+            write_row([row[name] for name in columns])
 
 
 def decide_payment_rows(
@@ -833,16 +851,16 @@ def decide_payment_rows(
     table = payments_table
     if connection.dialect.name == "postgresql":
         # Text array literals: psycopg adapts a Python list element by element, in Python.
-        # Statuses and reasons are ISO codes (letters and digits): nothing to escape.
+        # Statuses and reasons are ISO codes (letters and digits): nothing to escape. No
+        # RETURNING: turning every id back into a UUID cost more than the rare check below.
         ids = "{" + ",".join([f"{d[0].int:032x}" for d in decisions]) + "}"
         statuses = "{" + ",".join([d[1] for d in decisions]) + "}"
         reasons = "{" + ",".join([d[2] or "NULL" for d in decisions]) + "}"
-        changed = connection.exec_driver_sql(
+        count = connection.exec_driver_sql(
             "UPDATE switch_payments AS p SET status = v.status, reason = v.reason, "
             "resolved_at = %(resolved_at)s "
             "FROM unnest(%(ids)s::uuid[], %(statuses)s::text[], %(reasons)s::text[]) "
-            "AS v(id, status, reason) WHERE p.id = v.id AND p.status = %(pending)s "
-            "RETURNING p.id",
+            "AS v(id, status, reason) WHERE p.id = v.id AND p.status = %(pending)s",
             {
                 "resolved_at": resolved_at,
                 "ids": ids,
@@ -850,35 +868,38 @@ def decide_payment_rows(
                 "reasons": reasons,
                 "pending": PENDING,
             },
+        ).rowcount
+    else:
+        statement = (
+            table.update()
+            .where((table.c.id == sa.bindparam("payment_id")) & (table.c.status == PENDING))
+            .values(
+                status=sa.bindparam("new_status"),
+                reason=sa.bindparam("new_reason"),
+                resolved_at=resolved_at,
+            )
         )
-        return {row[0] for row in changed}
-    statement = (
-        table.update()
-        .where((table.c.id == sa.bindparam("payment_id")) & (table.c.status == PENDING))
-        .values(
-            status=sa.bindparam("new_status"),
-            reason=sa.bindparam("new_reason"),
-            resolved_at=resolved_at,
-        )
-    )
-    count = connection.execute(
-        statement,
-        [
-            {"payment_id": payment_id, "new_status": status, "new_reason": reason}
-            for payment_id, status, reason in decisions
-        ],
-    ).rowcount
-    wanted = {payment_id: status for payment_id, status, _ in decisions}
+        count = connection.execute(
+            statement,
+            [
+                {"payment_id": payment_id, "new_status": status, "new_reason": reason}
+                for payment_id, status, reason in decisions
+            ],
+        ).rowcount
+    wanted = {payment_id: (status, reason) for payment_id, status, reason in decisions}
     if count == len(decisions):
         return set(wanted)
     # Some were decided elsewhere meanwhile: ask which are now as this decided them.
     found = set()
-    for offset in range(0, len(decisions), IDS_PER_QUERY_MAX):
-        chunk = list(wanted)[offset : offset + IDS_PER_QUERY_MAX]
+    ids_wanted = list(wanted)
+    for offset in range(0, len(ids_wanted), IDS_PER_QUERY_MAX):
+        chunk = ids_wanted[offset : offset + IDS_PER_QUERY_MAX]
         for row in connection.execute(
-            sa.select(table.c.id, table.c.status, table.c.resolved_at).where(table.c.id.in_(chunk))
+            sa.select(table.c.id, table.c.status, table.c.reason, table.c.resolved_at).where(
+                table.c.id.in_(chunk)
+            )
         ):
-            if row.status == wanted[row.id] and row.resolved_at == resolved_at:
+            if (row.status, row.reason) == wanted[row.id] and row.resolved_at == resolved_at:
                 found.add(row.id)
     return found
 

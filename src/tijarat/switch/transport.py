@@ -32,6 +32,7 @@ import structlog
 from tijarat.kernel.errors import DomainError
 from tijarat.switch.gateway import Gateway
 from tijarat.switch.model import ArchivedMessage, Participant, PayeeDecision, Payment
+from tijarat.switch.payments import Exchanged
 
 log = structlog.get_logger("tijarat.switch.transport")
 DELIVERY_TIMEOUT_S = 5.0  # well inside the payee's 20 s: a slow endpoint is a non-answer
@@ -438,15 +439,6 @@ class HttpTransport:
                 answers[index] = result
         return answers
 
-    def deliver(self, payee: Participant, payment: Payment) -> PayeeDecision | None:
-        """Push a credit advice and read the answer, archiving each in its own transaction."""
-        advice = self.advice(payee, payment)
-        self.gateway.keep(advice)
-        decision, received = self.exchange(payee, payment, advice)
-        if received is not None:
-            self.gateway.keep(received)
-        return decision
-
     def report(self, participant: Participant, payment: Payment) -> None:
         self._post_many([(participant, self.gateway.status_report(participant, payment))])
 
@@ -460,23 +452,25 @@ class HttpTransport:
     ) -> tuple[PayeeDecision | None, ArchivedMessage | None]:
         """POST the advice; the payee's decision (None: no usable answer) and its message."""
         (answer,) = self.exchange_many([(payee, payment, advice)])
-        return answer
+        return answer.decision, answer.received
 
     def exchange_many(
         self, advices: Sequence[tuple[Participant, Payment, ArchivedMessage]]
-    ) -> list[tuple[PayeeDecision | None, ArchivedMessage | None]]:
+    ) -> list[Exchanged]:
         """exchange for many advices, sent at once and answered as the payees answer."""
         responses = self._post_many([(payee, advice.body) for payee, _, advice in advices])
-        answers: list[tuple[PayeeDecision | None, ArchivedMessage | None]] = []
+        answers: list[Exchanged] = []
         for (payee, payment, _), response in zip(advices, responses, strict=True):
             if response is None or response[0] != HTTP_OK:
-                answers.append((None, None))
+                answers.append(Exchanged(None, None, reached=response is not None))
                 continue
             try:
-                answers.append(self.gateway.decision_of(payee, payment, response[1]))
+                decision, received = self.gateway.decision_of(payee, payment, response[1])
             except DomainError as error:  # an unreadable answer is no answer
                 log.warning("unreadable answer", participant=payee.code, code=error.code)
-                answers.append((None, None))
+                answers.append(Exchanged(None, None, reached=True))
+                continue
+            answers.append(Exchanged(decision, received, reached=True))
         return answers
 
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage:
