@@ -18,7 +18,7 @@ import uuid
 
 from ledger_cpu import postgres_cpu_s  # bench/ is the script's directory, so on sys.path
 from switch_http import PAYEE_SCRIPT, free_port
-from tijarat.bootstrap import build
+from tijarat.bootstrap import build, tune_collector
 from tijarat.cli.bench_ledger import fresh_database
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
@@ -57,6 +57,12 @@ def main() -> None:
         action="store_true",
         help="the payees answer over HTTP (bench/switch_payee.py in its own process)",
     )
+    parser.add_argument(
+        "--collector",
+        choices=("served", "default"),
+        default="served",
+        help="the garbage collector as `tijarat serve` tunes it (default), or Python's own",
+    )
     arguments = parser.parse_args()
     payee = None
     if arguments.http_payees:
@@ -67,14 +73,19 @@ def main() -> None:
         assert payee.stdout is not None
         payee.stdout.readline()  # "ready"
     try:
-        run(arguments.database_url, arguments.rows, payee_port=port if payee else None)
+        run(
+            arguments.database_url,
+            arguments.rows,
+            payee_port=port if payee else None,
+            collector=arguments.collector,
+        )
     finally:
         if payee is not None:
             payee.terminate()
             payee.wait()
 
 
-def run(url: str | None, count: int, *, payee_port: int | None) -> None:
+def run(url: str | None, count: int, *, payee_port: int | None, collector: str) -> None:
     with fresh_database(url) as fresh:
         container = build(Settings(database_url=fresh))
         try:
@@ -90,6 +101,8 @@ def run(url: str | None, count: int, *, payee_port: int | None) -> None:
                 else:
                     switch.set_endpoint(code, f"http://127.0.0.1:{payee_port}/raast")
             files = [rows(count, f"F{n}") for n in range(FILES)]
+            if collector == "served":
+                tune_collector()  # as `tijarat serve` does: the bulk API runs in that process
             began, own, server = time.perf_counter(), time.process_time(), postgres_cpu_s()
             settled = 0
             for file in files:
@@ -107,6 +120,7 @@ def run(url: str | None, count: int, *, payee_port: int | None) -> None:
                     {
                         "database": container.engine.dialect.name,
                         "payees": "http" if payee_port else "in process",
+                        "collector": collector,
                         "bulk_rows": count * FILES,
                         "bulk_settled": settled,
                         "bulk_payments_per_s": round(count * FILES / bulk_seconds),

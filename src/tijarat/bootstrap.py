@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,26 @@ from tijarat.trade.service import TradeService
 from tijarat.wallet.monitoring import Monitoring
 from tijarat.wallet.screening import Screening
 from tijarat.wallet.service import WalletService
+
+# Objects allocated between young collections. CPython's 700 suits scripts; a server that
+# allocates a payment's objects thousands of times a second collects young objects
+# constantly and, each time the older generations fill, walks its whole heap.
+GC_YOUNG_THRESHOLD = 50_000
+GC_OLD_THRESHOLDS = (50, 1_000)
+
+
+def tune_collector() -> None:
+    """Fewer, bigger collections, and none of what startup built (frozen: never scanned):
+    for a long-running process that moves many payments (`tijarat serve`, the benches).
+
+    Reference counting frees a payment's objects as it goes; the collector only finds
+    cycles. Measured on the hub (docs/PERFORMANCE.md): full collections were its p99
+    latency (126-135 ms -> 51-55 ms at 32 clients) and ~8 % of its throughput.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *GC_OLD_THRESHOLDS)
+
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POOL_SIZE = 20

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 import uuid
@@ -20,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tijarat import __version__
 from tijarat.api import compliance, errors, ledger, supply, switch, trade, wallet
 from tijarat.api.errors import problem
-from tijarat.bootstrap import Container, build
+from tijarat.bootstrap import Container, build, tune_collector
 from tijarat.logs import configure_logging
 from tijarat.settings import Settings
 
@@ -44,7 +43,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         stop = threading.Event()
         sweeper = None
         if owned:  # a served process; tests drive time themselves
-            _tune_collector()
+            tune_collector()
             sweeper = threading.Thread(
                 target=_sweep_forever, args=(app.state.container, stop), daemon=True
             )
@@ -153,23 +152,6 @@ class Edges:
 
 
 SWEEP_INTERVAL_S = 1.0
-# Objects allocated between young collections. CPython's 700 suits scripts; a server that
-# allocates a payment's objects thousands of times a second collects young objects
-# constantly and, each time the older generations fill, walks its whole heap.
-GC_YOUNG_THRESHOLD = 50_000
-GC_OLD_THRESHOLDS = (50, 1_000)
-
-
-def _tune_collector() -> None:
-    """Fewer, bigger collections, and none of what startup built (frozen: never scanned).
-
-    Reference counting frees a payment's objects as it goes; the collector only finds
-    cycles. Measured on the hub (docs/PERFORMANCE.md): full collections were its p99
-    latency (126-135 ms -> 51-55 ms at 32 clients) and ~8 % of its throughput.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *GC_OLD_THRESHOLDS)
 
 
 def _sweep_forever(container: Container, stop: threading.Event) -> None:
