@@ -15,15 +15,20 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
 
 from ledger_cpu import postgres_cpu_s  # bench/ is the script's directory, so on sys.path
 from switch_http import PAYEE_SCRIPT, free_port
 from tijarat.bootstrap import build, tune_collector
 from tijarat.cli.bench_ledger import fresh_database
-from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.identifiers import Iban, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.settings import Settings
-from tijarat.switch.model import CreditTransfer, ParticipantCategory, PayeeDecision
+from tijarat.switch import iso20022 as iso
+from tijarat.switch import store
+from tijarat.switch.model import CreditTransfer, ParticipantCategory, PayeeDecision, PaymentStatus
 
 ROWS = 20_000
 FILES = 3
@@ -48,10 +53,58 @@ def rows(count: int, tag: str) -> list[CreditTransfer]:
     ]
 
 
+def pain001(file: list[CreditTransfer]) -> bytes:
+    """The rows as one pain.001 envelope from the payer (one instruction, IBAN creditors)."""
+    first = file[0]
+    initiation = iso.CustomerCreditTransferInitiation(
+        message_id=first.msg_id,
+        created_at=datetime.now(UTC),
+        initiating_party=iso.Party(name=first.debtor_name),
+        payment_instructions=(
+            iso.PaymentInstruction(
+                payment_information_id="PAYROLL",
+                requested_execution=date(2026, 11, 25),
+                debtor=iso.Party(name=first.debtor_name),
+                debtor_account=iso.Account(iban=Iban.parse(first.debtor_iban)),
+                debtor_agent=iso.Agent(member_id="MEZNPKKA"),
+                transactions=tuple(
+                    iso.InitiationTransaction(
+                        end_to_end_id=row.end_to_end_id,
+                        uetr=row.uetr,
+                        amount=Money(row.amount_minor, row.currency),
+                        creditor=iso.Party(name="Supplier"),
+                        creditor_account=iso.Account(iban=Iban.parse(row.creditor_iban or "")),
+                    )
+                    for row in file
+                ),
+            ),
+        ),
+    )
+    return iso.build_envelope(
+        iso.Envelope(
+            iso.BusinessApplicationHeader(
+                from_agent=iso.Agent(member_id="MEZNPKKA"),
+                to_agent=iso.Agent(member_id="RAASTHUB"),
+                business_message_id=initiation.message_id,
+                message_definition_id=iso.MessageType.PAIN_001.value,
+                created_at=initiation.created_at,
+            ),
+            initiation,
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rows", type=int, default=ROWS, help="payments per file")
+    parser.add_argument("--files", type=int, default=FILES)
+    parser.add_argument(
+        "--pain001",
+        action="store_true",
+        help="send each file as a pain.001 envelope through the gateway (what the ISO 20022 "
+        "API runs: parse, validate, bulk, pain.002 answer); at most ~4,400 rows fit its 1 MiB",
+    )
     parser.add_argument(
         "--http-payees",
         action="store_true",
@@ -75,9 +128,10 @@ def main() -> None:
     try:
         run(
             arguments.database_url,
-            arguments.rows,
+            (arguments.rows, arguments.files),
             payee_port=port if payee else None,
             collector=arguments.collector,
+            iso_files=arguments.pain001,
         )
     finally:
         if payee is not None:
@@ -85,7 +139,15 @@ def main() -> None:
             payee.wait()
 
 
-def run(url: str | None, count: int, *, payee_port: int | None, collector: str) -> None:
+def run(
+    url: str | None,
+    size: tuple[int, int],
+    *,
+    payee_port: int | None,
+    collector: str,
+    iso_files: bool,
+) -> None:
+    count, files_count = size
     with fresh_database(url) as fresh:
         container = build(Settings(database_url=fresh))
         try:
@@ -100,15 +162,26 @@ def run(url: str | None, count: int, *, payee_port: int | None, collector: str) 
                     container.payments.connect(code, lambda _payment: PayeeDecision(accept=True))
                 else:
                     switch.set_endpoint(code, f"http://127.0.0.1:{payee_port}/raast")
-            files = [rows(count, f"F{n}") for n in range(FILES)]
+            files = [rows(count, f"F{n}") for n in range(files_count)]
+            envelopes = [pain001(file) for file in files] if iso_files else []
+            payer = switch.participant("MEZNPKKA")
             if collector == "served":
                 tune_collector()  # as `tijarat serve` does: the bulk API runs in that process
             began, own, server = time.perf_counter(), time.process_time(), postgres_cpu_s()
             settled = 0
-            for file in files:
+            for envelope in envelopes:
+                container.gateway.receive(payer, envelope)  # answers a pain.002
+            for file in [] if iso_files else files:
                 settled += container.bulk.submit("MEZNPKKA", file).settled
             bulk_seconds = time.perf_counter() - began
             own, server = time.process_time() - own, postgres_cpu_s() - server
+            if iso_files:
+                with container.engine.connect() as connection:
+                    settled = connection.execute(
+                        sa.select(sa.func.count()).where(
+                            store.payments_table.c.status == PaymentStatus.SETTLED.value
+                        )
+                    ).scalar_one()
             single = rows(BASELINE_ROWS, "S")
             began = time.perf_counter()
             for request in single:
@@ -121,12 +194,15 @@ def run(url: str | None, count: int, *, payee_port: int | None, collector: str) 
                         "database": container.engine.dialect.name,
                         "payees": "http" if payee_port else "in process",
                         "collector": collector,
-                        "bulk_rows": count * FILES,
+                        "files": "pain.001 through the gateway" if iso_files else "bulk.submit",
+                        "bulk_rows": count * files_count,
                         "bulk_settled": settled,
-                        "bulk_payments_per_s": round(count * FILES / bulk_seconds),
+                        "bulk_payments_per_s": round(count * files_count / bulk_seconds),
                         # CPU per 1,000 bulk payments: this process, and PostgreSQL's
-                        "bulk_python_cpu_ms_per_1000": round(own * 1e6 / (count * FILES)),
-                        "bulk_postgres_cpu_ms_per_1000": round(server * 1e6 / (count * FILES)),
+                        "bulk_python_cpu_ms_per_1000": round(own * 1e6 / (count * files_count)),
+                        "bulk_postgres_cpu_ms_per_1000": round(
+                            server * 1e6 / (count * files_count)
+                        ),
                         "baseline_submit_one_by_one_per_s": round(BASELINE_ROWS / single_seconds),
                         "ledger_balanced": report.ok,
                     }
