@@ -144,7 +144,6 @@ class Container:
 
     def close(self) -> None:
         self.payment_queue.close()
-        self.bulk.close()
         self.payments.close()
         self.transport.close()
         self.ledger.close()

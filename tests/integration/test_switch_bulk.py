@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import replace
 
@@ -23,6 +25,7 @@ from tijarat.switch.model import (
 from tijarat.switch.payments import Payments
 
 SUPPLIERS = 1_000
+HABB = make_pk_iban("HABB", "9").compact  # a Habib Bank customer's account
 
 
 def row(n: int, **changes: object) -> CreditTransfer:
@@ -189,4 +192,102 @@ def test_a_reservation_that_expires_before_its_answer_is_rejected_ab05(
     for payment in result.payments:
         assert container.payments.payment(payment.id).reason is ReasonCode.AB05
     assert container.switch.liquidity("MEZNPKKA").amount_minor == 10_000_000_00
+    assert container.ledger.verify().ok
+
+
+def test_a_long_file_never_pays_a_row_the_timeout_sweep_rejected(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file may run longer than the payee timeout. Its rows are stored chunk by chunk,
+    each just before its reservation, so the sweep (which rejects a pending row stored over
+    20 s ago without a reservation, AB06: a crash's leftover) never rejects a row the file is
+    about to pay: what the file answers, what is stored and what moved agree."""
+    three_banks(container)
+    monkeypatch.setattr(bulk, "PIPELINE_ROWS", 10)
+    slow = True
+
+    def late_once(payment: Payment) -> PayeeDecision:
+        nonlocal slow
+        if slow:  # the first row takes the payee timeout; the sweeper runs meanwhile
+            slow = False
+            container.clock.advance(seconds=21)  # type: ignore[attr-defined]
+            sweeper = threading.Thread(target=container.payments.sweep_timeouts)
+            sweeper.start()
+            sweeper.join()
+        return PayeeDecision(accept=True)
+
+    for code in ("HABBPKKA", "SADAPAY"):
+        container.payments.connect(code, late_once)
+    result = container.bulk.submit("MEZNPKKA", [row(n) for n in range(30)])
+    stored = [container.payments.payment(p.id) for p in result.payments]
+    assert [(p.status, p.reason) for p in stored] == [(p.status, p.reason) for p in result.payments]
+    assert result.settled == 20  # the first chunk's reservations expired (AB05)
+    moved = sum(container.switch.liquidity(code).amount_minor for code in ("HABBPKKA", "SADAPAY"))
+    assert moved == sum(
+        p.request.amount_minor for p in result.payments if p.status is PaymentStatus.SETTLED
+    )
+    assert container.ledger.verify().ok
+
+
+def test_a_payee_handler_may_send_a_file_of_its_own(container: Container) -> None:
+    """Each file's pipeline runs on threads of its own: a file sent from inside another's
+    delivery (a payee forwarding what it received) does not wait for its own caller."""
+    three_banks(container)
+    container.switch.fund("HABBPKKA", Money(1_000_000_00, "PKR"), uuid.uuid4())
+    forwarded: list[bulk.BulkResult] = []
+
+    def forwarding(payment: Payment) -> PayeeDecision:
+        if not forwarded:
+            forwarded.append(
+                container.bulk.submit(
+                    "HABBPKKA",
+                    [
+                        row(n, end_to_end_id=f"FWD-{n}", uetr=uuid.uuid4(), debtor_iban=HABB)
+                        for n in range(100, 104, 2)  # even: to SadaPay
+                    ],
+                )
+            )
+        return PayeeDecision(accept=True)
+
+    container.payments.connect("HABBPKKA", forwarding)
+    container.payments.connect("SADAPAY", lambda p: PayeeDecision(accept=True))
+    answers: list[bulk.BulkResult] = []
+    sender = threading.Thread(
+        target=lambda: answers.append(container.bulk.submit("MEZNPKKA", [row(1), row(3)])),
+        daemon=True,
+    )
+    sender.start()
+    sender.join(30)
+    assert not sender.is_alive(), "a file sent from a payee handler waited for its caller"
+    assert answers[0].settled == 2
+    assert forwarded[0].settled == 2
+    assert container.ledger.verify().ok
+
+
+def test_a_slow_payee_in_one_file_does_not_expire_another_files_rows(
+    container: Container,
+) -> None:
+    three_banks(container)
+    asked = threading.Event()
+
+    def slow(payment: Payment) -> PayeeDecision:
+        asked.set()
+        time.sleep(0.5)  # the other file comes meanwhile
+        container.clock.advance(seconds=21)  # type: ignore[attr-defined]
+        return PayeeDecision(accept=True)
+
+    container.payments.connect("HABBPKKA", slow)
+    container.payments.connect("SADAPAY", lambda p: PayeeDecision(accept=True))
+    slow_file: list[bulk.BulkResult] = []
+    first = threading.Thread(
+        target=lambda: slow_file.append(container.bulk.submit("MEZNPKKA", [row(1)]))
+    )
+    first.start()
+    asked.wait(5)
+    quick = container.bulk.submit("MEZNPKKA", [row(2)])  # to SadaPay, which answers at once
+    first.join()
+    assert [(p.status, p.reason) for p in quick.payments] == [(PaymentStatus.SETTLED, None)]
+    assert [(p.status, p.reason) for p in slow_file[0].payments] == [
+        (PaymentStatus.REJECTED, ReasonCode.AB05)
+    ]
     assert container.ledger.verify().ok

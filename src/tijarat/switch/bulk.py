@@ -10,7 +10,6 @@ row never stops the others.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -67,8 +66,8 @@ class _File:
     payer: Participant
     rows: Sequence[CreditTransfer]
     plans: list[Plan]
-    now: int
-    values: dict[int, dict[str, object]]  # the stored rows, by index
+    now: int  # when it came
+    values: dict[int, dict[str, object]]  # the rows stored so far, by index
     ways: dict[uuid.UUID, PayeeHandler | RemoteTransport | None] = field(default_factory=dict)
     unresponsive: set[uuid.UUID] = field(default_factory=set)  # HTTP payees given up on
     hearing: dict[uuid.UUID, bool] = field(default_factory=dict)  # see BulkPayments._hears
@@ -115,18 +114,6 @@ class BulkPayments:
         self.engine = payments.engine
         self.ledger = payments.ledger
         self.clock = payments.clock
-        # The pipeline's later stages (see _carry_out), one thread each, started when
-        # needed and shared by every file: the delivery thread keeps its keep-alive
-        # connections to the payees from one file to the next.
-        self._stages: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
-        self._stages_lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._stages_lock:
-            if self._stages is not None:
-                for stage in self._stages:
-                    stage.shutdown()
-                self._stages = None
 
     def submit(self, payer_code: str, rows: Sequence[CreditTransfer]) -> BulkResult:
         payer = self.directory.participant(payer_code)
@@ -145,7 +132,10 @@ class BulkPayments:
         plans, replays = self._plan(payer, rows)
         duplicates = {i for i, plan in enumerate(plans) if plan[3] is ReasonCode.DUPL}
         stored = [i for i in range(len(rows)) if i not in duplicates]
-        file = _File(payer, rows, plans, now, self._insert(payer, rows, plans, stored, now))
+        file = _File(payer, rows, plans, now, {})
+        # The refusals are stored now, decided; the routed rows chunk by chunk, each just
+        # before its reservation (see _carry_out).
+        self._insert(file, [i for i in stored if plans[i][3] is not None], now)
         settled, failure = self._carry_out(file, [i for i in stored if plans[i][3] is None])
         # Tell the participants what became of every row decided here, even when a later
         # chunk failed (its rows stay pending: the timeout sweep decides and tells them).
@@ -194,38 +184,49 @@ class BulkPayments:
         return BulkResult(results)
 
     def _carry_out(
-        self, file: _File, reserve: list[int]
+        self, file: _File, routed: list[int]
     ) -> tuple[list[_Settled], BaseException | None]:
-        """Reserve, deliver and settle the routed rows, PIPELINE_ROWS at a time, as a
-        three-stage pipeline: this thread reserves chunk after chunk, in file order; a second
-        delivers the chunks reserved and posts or voids them; a third stores their decisions.
-        While one stage waits on the database (or on payees) another computes, so a file
-        takes about as long as its longest stage instead of the sum of them.
+        """Store, reserve, deliver and settle the routed rows, PIPELINE_ROWS at a time, as a
+        three-stage pipeline: this thread stores and reserves chunk after chunk, in file
+        order; a second delivers the chunks reserved and posts or voids them; a third stores
+        their decisions. While one stage waits on the database (or on payees) another
+        computes, so a file takes about as long as its longest stage instead of the sum.
 
-        A chunk is reserved only once the chunk RESERVED_AHEAD before it is delivered and
-        settled, so reservations never run far ahead of their payees (they expire after the
-        payee timeout); and a void in an earlier chunk may free funds for a later one, as
-        for payments sent one after another. Answers the chunks settled and the first
-        failure, if any: after it no chunk is reserved, and the ones under way finish.
+        A chunk's rows are stored just before their reservation, so none waits unreserved
+        for long (the timeout sweep rejects a pending row without a reservation once the
+        payee timeout has passed since it was stored: a crash's leftover, AB06). A chunk is
+        stored and reserved only once the chunk RESERVED_AHEAD before it is settled, so
+        reservations never run far ahead of their payees; and a void in an earlier chunk may
+        free funds for a later one, as for payments sent one after another. The stages'
+        threads are the file's own: a slow payee delays its file only, and a payee handler
+        may itself send a file. Answers the chunks settled and the first failure, if any:
+        after it no chunk is stored, and the ones under way finish.
         """
-        settler, decider = self._pipeline()
         answering: list[Future[_Answered]] = []
         deciding: list[Future[_Settled]] = []
         failure: BaseException | None = None
-        for k, chunk in enumerate(_chunks(reserve, PIPELINE_ROWS)):
-            if k >= RESERVED_AHEAD:
-                wait([answering[k - RESERVED_AHEAD]])
-            if any(job.done() and job.exception() for job in answering + deciding):
-                break  # a chunk failed: reserve no more
-            try:
-                refused = self._reserve(file, chunk)
-            except Exception as error:  # raised by submit, once the chunks before are told
-                failure = error
-                break
-            answering.append(
-                settler.submit(self._settle, file, chunk, refused, self.clock.now_ns())
-            )
-            deciding.append(decider.submit(self._decide, file, answering[-1]))
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-settle") as settler,
+            ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-decide") as decider,
+        ):
+            for k, chunk in enumerate(_chunks(routed, PIPELINE_ROWS)):
+                if k >= RESERVED_AHEAD:
+                    wait([answering[k - RESERVED_AHEAD]])
+                if any(job.done() and job.exception() for job in answering + deciding):
+                    break  # a chunk failed: store and reserve no more
+                try:
+                    self._insert(file, chunk, self.clock.now_ns())
+                    refused = self._reserve(file, chunk)
+                except Exception as error:  # raised by submit, once the chunks before are told
+                    failure = error
+                    break
+                answering.append(
+                    settler.submit(self._settle, file, chunk, refused, self.clock.now_ns())
+                )
+                deciding.append(decider.submit(self._decide, file, answering[-1]))
+            remote = self.payments.remote
+            if remote is not None:
+                settler.submit(remote.release)  # the settle thread's connections end with it
         settled: list[_Settled] = []
         for job in deciding:
             try:
@@ -233,15 +234,6 @@ class BulkPayments:
             except Exception as error:  # the same
                 failure = failure or error
         return settled, failure
-
-    def _pipeline(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
-        with self._stages_lock:
-            if self._stages is None:
-                self._stages = (
-                    ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-settle"),
-                    ThreadPoolExecutor(1, thread_name_prefix="switch-bulk-decide"),
-                )
-            return self._stages
 
     def _settle(
         self, file: _File, chunk: Sequence[int], refused: dict[int, ReasonCode], reserved_at: int
@@ -404,24 +396,18 @@ class BulkPayments:
             return payee, creditor, ReasonCode.AG01
         return payee, creditor, self.payments.policy.check(payer, payee, row)
 
-    def _insert(
-        self,
-        payer: Participant,
-        rows: Sequence[CreditTransfer],
-        plans: list[Plan],
-        stored: list[int],
-        now: int,
-    ) -> dict[int, dict[str, object]]:
-        """Every stored row in one statement (a COPY on PostgreSQL); their values by index."""
+    def _insert(self, file: _File, indexes: Sequence[int], now: int) -> None:
+        """These rows stored in one statement (a COPY on PostgreSQL), created `now`."""
+        payer, rows, plans = file.payer, file.rows, file.plans
         values = {
             i: self.payments.row_values(
                 plans[i][0], payer, plans[i][1], rows[i], plans[i][2], plans[i][3], now
             )
-            for i in stored
+            for i in indexes
         }
         with self.engine.begin() as connection:
             store.insert_payment_rows(connection, list(values.values()))
-        return values
+        file.values.update(values)
 
     def _reserve(self, file: _File, chunk: Sequence[int]) -> dict[int, ReasonCode]:
         """One ledger batch of pending transfers; the rows refused (no funds: AM04)."""
@@ -544,7 +530,7 @@ class BulkPayments:
             creditor,
             PaymentStatus.PENDING,
             None,
-            file.now,
+            _created_at(file, i),
             None,
         )
 
@@ -626,7 +612,7 @@ class BulkPayments:
             creditor,
             status,
             reason,
-            file.now,
+            _created_at(file, i),
             resolved_at,
         )
 
@@ -663,6 +649,12 @@ def _stored_as_sent(row: CreditTransfer, values: dict[str, object]) -> bool:
         values[name] == getattr(row, name)
         for name in ("msg_id", "end_to_end_id", "tx_id", "currency", "debtor_name", "debtor_iban")
     )
+
+
+def _created_at(file: _File, i: int) -> int:
+    created_at = file.values[i]["created_at"]
+    assert isinstance(created_at, int)
+    return created_at
 
 
 def _routed(payee: Participant | None) -> Participant:

@@ -115,6 +115,9 @@ class RemoteTransport(Protocol):
 
     def push_many(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None: ...
 
+    def release(self) -> None:
+        """Close the connections kept for the calling thread (it is about to end)."""
+
 
 class PaymentPolicy(Protocol):
     """Participant limits and sandbox caps, consulted before funds are reserved.

@@ -237,6 +237,15 @@ class _KeepAlive:
             self._all.add(connection)
         return connection
 
+    def release(self) -> None:
+        """Close the idle connections kept for the calling thread (it is about to end)."""
+        table: dict[Key, list[_Connection]] | None = getattr(self._local, "idle", None)
+        if table is not None:
+            for connections in table.values():
+                for connection in connections:
+                    connection.close()
+            table.clear()
+
     def close(self) -> None:
         with self._lock:
             connections = list(self._all)
@@ -482,6 +491,9 @@ class HttpTransport:
 
     def push_many(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None:
         self._post_many([(participant, message.body) for participant, message in messages])
+
+    def release(self) -> None:
+        self._connections.release()
 
     def close(self) -> None:
         self._connections.close()
