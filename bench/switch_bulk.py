@@ -80,18 +80,7 @@ def pain001(file: list[CreditTransfer]) -> bytes:
             ),
         ),
     )
-    return iso.build_envelope(
-        iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id="MEZNPKKA"),
-                to_agent=iso.Agent(member_id="RAASTHUB"),
-                business_message_id=initiation.message_id,
-                message_definition_id=iso.MessageType.PAIN_001.value,
-                created_at=initiation.created_at,
-            ),
-            initiation,
-        )
-    )
+    return iso.build_envelope(iso.Envelope.of(initiation, sender="MEZNPKKA", receiver="RAASTHUB"))
 
 
 def main() -> None:

@@ -49,18 +49,7 @@ def advice_template() -> bytes:
         created_at=datetime.now(UTC),
         transactions=(transaction,),
     )
-    return iso.build_envelope(
-        iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id="RAASTHUB"),
-                to_agent=iso.Agent(member_id="HABBPKKA"),
-                business_message_id=document.message_id,
-                message_definition_id=iso.MessageType.PACS_008.value,
-                created_at=document.created_at,
-            ),
-            document,
-        )
-    )
+    return iso.build_envelope(iso.Envelope.of(document, sender="RAASTHUB", receiver="HABBPKKA"))
 
 
 def main() -> None:

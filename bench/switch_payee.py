@@ -39,18 +39,7 @@ def template() -> bytes:
             ),
         ),
     )
-    return iso.build_envelope(
-        iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id="HABBPKKA"),
-                to_agent=iso.Agent(member_id="RAASTHUB"),
-                business_message_id=report.message_id,
-                message_definition_id=iso.MessageType.PACS_002.value,
-                created_at=report.created_at,
-            ),
-            report,
-        )
-    )
+    return iso.build_envelope(iso.Envelope.of(report, sender="HABBPKKA", receiver="RAASTHUB"))
 
 
 def main() -> None:

@@ -206,18 +206,7 @@ def test_a_pain001_file_is_answered_with_pain002_and_a_pacs004_returns(
             ),
         ),
     )
-    body = iso.build_envelope(
-        iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id="MEZNPKKA"),
-                to_agent=iso.Agent(member_id="RAASTHUB"),
-                business_message_id=file.message_id,
-                message_definition_id=iso.MessageType.PAIN_001.value,
-                created_at=file.created_at,
-            ),
-            file,
-        )
-    )
+    body = iso.build_envelope(iso.Envelope.of(file, sender="MEZNPKKA", receiver="RAASTHUB"))
     response = client.post("/v1/switch/iso20022", content=body, headers=XML, auth=auth)
     assert response.status_code == 200, response.text
     answer = iso.parse_envelope(response.content).document
@@ -254,18 +243,7 @@ def test_a_pain001_file_is_answered_with_pain002_and_a_pacs004_returns(
     )
     returned = client.post(
         "/v1/switch/iso20022",
-        content=iso.build_envelope(
-            iso.Envelope(
-                iso.BusinessApplicationHeader(
-                    from_agent=iso.Agent(member_id="SADAPAY"),
-                    to_agent=iso.Agent(member_id="RAASTHUB"),
-                    business_message_id=back.message_id,
-                    message_definition_id=iso.MessageType.PACS_004.value,
-                    created_at=back.created_at,
-                ),
-                back,
-            )
-        ),
+        content=iso.build_envelope(iso.Envelope.of(back, sender="SADAPAY", receiver="RAASTHUB")),
         headers=XML,
         auth=("SADAPAY", habib_secret),
     )

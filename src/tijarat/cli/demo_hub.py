@@ -101,16 +101,7 @@ def play(container: Container, clock: ManualClock, archive: Path | None) -> HubR
             created_at=from_ns(clock.now_ns()),
             transactions=(tx,),
         )
-        envelope = iso.Envelope(
-            iso.BusinessApplicationHeader(
-                from_agent=iso.Agent(member_id=codes[WALLET]),
-                to_agent=iso.Agent(member_id="RAASTHUB"),
-                business_message_id=document.message_id,
-                message_definition_id=iso.MessageType.PACS_008.value,
-                created_at=document.created_at,
-            ),
-            document,
-        )
+        envelope = iso.Envelope.of(document, sender=codes[WALLET], receiver="RAASTHUB")
         answer = iso.parse_envelope(
             gateway.receive(switch.participant(codes[WALLET]), iso.build_envelope(envelope))
         )

@@ -28,16 +28,7 @@ def reply_envelope(
     answer: iso.PaymentStatusReport | iso.CustomerPaymentStatusReport | iso.RequestToPayResponse,
 ) -> iso.Envelope:
     """An answer from the hub to a participant, under its AppHdr."""
-    return iso.Envelope(
-        iso.BusinessApplicationHeader(
-            from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
-            to_agent=iso.Agent(member_id=to_member),
-            business_message_id=answer.message_id,
-            message_definition_id=answer.MESSAGE_TYPE.value,
-            created_at=answer.created_at,
-        ),
-        answer,
-    )
+    return iso.Envelope.of(answer, sender=HUB_MEMBER_ID, receiver=to_member)
 
 
 # ------------------------------------------------------------------- credit advice
@@ -79,16 +70,7 @@ def advice_envelope(advice: Advice) -> iso.Envelope:
     document = iso.CustomerCreditTransfer(
         message_id=advice.message_id, created_at=advice.created_at, transactions=(transaction,)
     )
-    return iso.Envelope(
-        iso.BusinessApplicationHeader(
-            from_agent=iso.Agent(member_id=HUB_MEMBER_ID),
-            to_agent=iso.Agent(member_id=advice.payee),
-            business_message_id=document.message_id,
-            message_definition_id=iso.MessageType.PACS_008.value,
-            created_at=document.created_at,
-        ),
-        document,
-    )
+    return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=advice.payee)
 
 
 def build_advice(advice: Advice) -> bytes:

@@ -1038,6 +1038,21 @@ class Envelope:
     header: BusinessApplicationHeader
     document: Message
 
+    @classmethod
+    def of(cls, document: Message, *, sender: str, receiver: str) -> Envelope:
+        """The document under the AppHdr it implies: from one member id to another, its
+        own message id, type and creation time."""
+        return cls(
+            BusinessApplicationHeader(
+                from_agent=Agent(member_id=sender),
+                to_agent=Agent(member_id=receiver),
+                business_message_id=document.message_id,
+                message_definition_id=document.MESSAGE_TYPE.value,
+                created_at=document.created_at,
+            ),
+            document,
+        )
+
     def __post_init__(self) -> None:
         check_instance(self.header, BusinessApplicationHeader, "header")
         check_instance(self.document, MESSAGE_CLASSES, "document")
