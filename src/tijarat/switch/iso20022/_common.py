@@ -261,31 +261,55 @@ def write_account(parent: XmlElement, local: str, account: Account) -> XmlElemen
 def read_account(element: XmlElement) -> Account:
     with located(element):
         identification = required(element, "Id")
-        iban_text = text_at(identification, "IBAN")
-        iban = None if iban_text is None else Iban.parse(iban_text)
-        alias = None
+        iban = text_at(identification, "IBAN")
+        other: tuple[str, str | None] | None = None
         if iban is None:
-            other_id = required_text(identification, "Othr", "Id")
-            if text_at(identification, "Othr", "SchmeNm", "Prtry") == HUB_ACCOUNT_SCHEME:
-                return Account(hub_account=other_id)
-            if text_at(identification, "Othr", "SchmeNm", "Prtry") != RAAST_ALIAS_PROXY_TYPE:
-                raise invalid_field(
-                    "account",
-                    f"an account is an IBAN or a Raast ID (SchmeNm/Prtry {RAAST_ALIAS_PROXY_TYPE})",
-                    other_id,
-                )
-            alias = MobileNumber.parse(other_id)
+            other = (
+                required_text(identification, "Othr", "Id"),
+                text_at(identification, "Othr", "SchmeNm", "Prtry"),
+            )
         proxy_element = child(element, "Prxy")
+        proxy = None
         if proxy_element is not None:
-            if text_at(proxy_element, "Tp", "Prtry") != RAAST_ALIAS_PROXY_TYPE:
-                raise invalid_field(
-                    "proxy", f"a proxy must be a Raast ID (Tp/Prtry {RAAST_ALIAS_PROXY_TYPE})"
-                )
-            proxy = MobileNumber.parse(required_text(proxy_element, "Id"))
-            if alias is not None and proxy != alias:
-                raise invalid_field("proxy", "the account's alias and its proxy differ", proxy)
-            alias = proxy
-        return Account(iban=iban, proxy=alias)
+            proxy = (text_at(proxy_element, "Tp", "Prtry"), text_at(proxy_element, "Id"))
+        return account_of(iban, other, proxy)
+
+
+def account_of(
+    iban_text: str | None,
+    other: tuple[str, str | None] | None,
+    proxy: tuple[str | None, str | None] | None,
+) -> Account:
+    """CashAccount38 from its texts: Id/IBAN; else Id/Othr (Id, SchmeNm/Prtry); and Prxy
+    (Tp/Prtry, Id) when there is one. Shared by the element and the flat readers."""
+    iban = None if iban_text is None else Iban.parse(iban_text)
+    alias = None
+    if iban is None:
+        if other is None:
+            raise invalid_field("account", "an account is an IBAN (Id/IBAN) or Id/Othr")
+        other_id, scheme = other
+        if scheme == HUB_ACCOUNT_SCHEME:
+            return Account(hub_account=other_id)
+        if scheme != RAAST_ALIAS_PROXY_TYPE:
+            raise invalid_field(
+                "account",
+                f"an account is an IBAN or a Raast ID (SchmeNm/Prtry {RAAST_ALIAS_PROXY_TYPE})",
+                other_id,
+            )
+        alias = MobileNumber.parse(other_id)
+    if proxy is not None:
+        proxy_type, proxy_id = proxy
+        if proxy_type != RAAST_ALIAS_PROXY_TYPE:
+            raise invalid_field(
+                "proxy", f"a proxy must be a Raast ID (Tp/Prtry {RAAST_ALIAS_PROXY_TYPE})"
+            )
+        if proxy_id is None:
+            raise invalid_field("proxy", "a proxy must have an Id")
+        number = MobileNumber.parse(proxy_id)
+        if alias is not None and number != alias:
+            raise invalid_field("proxy", "the account's alias and its proxy differ", number)
+        alias = number
+    return Account(iban=iban, proxy=alias)
 
 
 def read_optional_account(parent: XmlElement, local: str) -> Account | None:

@@ -284,6 +284,76 @@ def serialize(root: XmlElement) -> bytes:
     return data
 
 
+# ---------------------------------------------------------------------------- flat reading
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One value a `Flattener` lifts from each item: `path` is local names from the item
+    down (the first of each, as `text_at` reads), optionally ending in "@attribute".
+
+    kind "text": the element's text ("" when empty), the key absent when the element is;
+    "present": "" when the element is there, absent otherwise; "count": how many of the
+    path's last element its parent holds (always there)."""
+
+    key: str
+    path: tuple[str, ...]
+    kind: str = "text"
+
+
+class Flattener:
+    """The fields of every item of every group of a message, in one pass of libxslt (C).
+
+    Reading a large message element by element costs a Python proxy and a look-up for each
+    field (~0.7 us; a 3,000-row pain.001 spent half its time there); an XSLT stylesheet made
+    once from the field list walks the tree in C and hands back one dict per item. What the
+    dicts hold is what the element readers would read: the first element of each step, its
+    text as lxml's `.text` gives it (comments and processing instructions are dropped by the
+    parser, so an element's text is its string value). The element readers stay the
+    reference: tests prove both agree, and a reader falls back to them to locate an error.
+    """
+
+    def __init__(self, namespace: str, group: str, item: str, fields: tuple[Field, ...]) -> None:
+        def select(path: tuple[str, ...], *, first: bool = True) -> str:
+            steps = [f"p:{local}[1]" if first else f"p:{local}" for local in path]
+            if path and path[-1].startswith("@"):
+                steps[-1] = path[-1]
+            return "/".join(steps)
+
+        lifts = []
+        for field in fields:
+            if field.kind == "count":
+                lifts.append(
+                    f'<xsl:attribute name="{field.key}">'
+                    f'<xsl:value-of select="count({select(field.path[:-1])}/p:{field.path[-1]})"/>'
+                    "</xsl:attribute>"
+                )
+                continue
+            value = f'<xsl:value-of select="{select(field.path)}"/>' if field.kind == "text" else ""
+            lifts.append(
+                f'<xsl:if test="{select(field.path)}">'
+                f'<xsl:attribute name="{field.key}">{value}</xsl:attribute></xsl:if>'
+            )
+        self._stylesheet = (
+            '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+            f'xmlns:p="{namespace}"><xsl:template match="/"><f>'
+            f'<xsl:for-each select="/*/p:{group}"><g><xsl:for-each select="p:{item}"><i>'
+            f"{''.join(lifts)}</i></xsl:for-each></g></xsl:for-each>"
+            "</f></xsl:template></xsl:stylesheet>"
+        ).encode()
+        self._local = threading.local()  # an XSLT object per thread, as the parsers
+
+    def __call__(self, root: XmlElement) -> list[list[dict[str, str]]]:
+        """For each `group` child of `root`, one dict per `item` child, in document order."""
+        transform = getattr(self._local, "transform", None)
+        if transform is None:
+            transform = _etree.XSLT(_etree.fromstring(self._stylesheet))
+            self._local.transform = transform
+        # lxml treats an element given to XSLT as the root of its document.
+        result = transform(root).getroot()
+        return [[dict(item.attrib) for item in group] for group in result]
+
+
 # ---------------------------------------------------------------------------- reading
 
 

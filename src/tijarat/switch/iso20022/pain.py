@@ -4,9 +4,11 @@ are modelled: cheques have no place on an instant payment hub."""
 
 from __future__ import annotations
 
+from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
 from tijarat.switch.iso20022._common import (
     Codec,
+    account_of,
     located,
     read_account,
     read_agent,
@@ -37,6 +39,9 @@ from tijarat.switch.iso20022._common import (
     write_transaction_status,
 )
 from tijarat.switch.iso20022._xml import (
+    Field,
+    Flattener,
+    MessageType,
     XmlElement,
     add,
     child,
@@ -46,10 +51,12 @@ from tijarat.switch.iso20022._xml import (
     text_at,
 )
 from tijarat.switch.iso20022.model import (
+    Agent,
     ChargeBearer,
     CustomerCreditTransferInitiation,
     CustomerPaymentStatusReport,
     InitiationTransaction,
+    Party,
     PaymentInstruction,
     PaymentInstructionStatus,
     PaymentStatus,
@@ -59,11 +66,13 @@ from tijarat.switch.iso20022.model import (
     RequestToPayTransaction,
 )
 from tijarat.switch.iso20022.values import (
+    amount_from_text,
     boolean_from_text,
     boolean_to_text,
     decimal_equal,
     decimal_sum_text,
     invalid_field,
+    uetr_from_text,
 )
 
 _TRANSFER = "TRF"
@@ -172,11 +181,93 @@ def _read_initiation_transaction(element: XmlElement) -> InitiationTransaction:
         )
 
 
-def _read_payment_instruction(element: XmlElement) -> PaymentInstruction:
-    _check_transfer(element)
-    transactions = tuple(
-        _read_initiation_transaction(item) for item in children(element, "CdtTrfTxInf")
+# What _read_initiation_transaction reads, lifted from every CdtTrfTxInf in one pass.
+_TRANSACTION_FIELDS = (
+    Field("end_to_end_id", ("PmtId", "EndToEndId")),
+    Field("instruction_id", ("PmtId", "InstrId")),
+    Field("uetr", ("PmtId", "UETR")),
+    Field("amount", ("Amt", "InstdAmt")),
+    Field("currency", ("Amt", "InstdAmt", "@Ccy")),
+    Field("creditor", ("Cdtr", "Nm")),
+    Field("iban", ("CdtrAcct", "Id", "IBAN")),
+    Field("other_id", ("CdtrAcct", "Id", "Othr", "Id")),
+    Field("other_scheme", ("CdtrAcct", "Id", "Othr", "SchmeNm", "Prtry")),
+    Field("proxy", ("CdtrAcct", "Prxy"), "present"),
+    Field("proxy_type", ("CdtrAcct", "Prxy", "Tp", "Prtry")),
+    Field("proxy_id", ("CdtrAcct", "Prxy", "Id")),
+    Field("agent", ("CdtrAgt",), "present"),
+    Field("agent_bic", ("CdtrAgt", "FinInstnId", "BICFI")),
+    Field("agent_member", ("CdtrAgt", "FinInstnId", "ClrSysMmbId", "MmbId")),
+    Field("agent_name", ("CdtrAgt", "FinInstnId", "Nm")),
+    Field("purpose", ("Purp",), "present"),
+    Field("purpose_code", ("Purp", "Cd")),
+    Field("remittance", ("RmtInf", "Ustrd")),
+    Field("remittance_lines", ("RmtInf", "Ustrd"), "count"),
+)
+_FLAT_TRANSACTIONS = Flattener(
+    MessageType.PAIN_001.namespace, "PmtInf", "CdtTrfTxInf", _TRANSACTION_FIELDS
+)
+
+
+def _initiation_of(fields: dict[str, str]) -> InitiationTransaction | None:
+    """_read_initiation_transaction on the transaction's flat fields; None for what the flat
+    form does not carry (an element the reader requires missing, several remittance lines):
+    the element reader then reads it, and says where any error is."""
+    lines = int(fields["remittance_lines"])
+    if lines > 1 or not {"end_to_end_id", "amount", "creditor"} <= fields.keys():
+        return None
+    if "purpose" in fields and "purpose_code" not in fields:
+        return None
+    if "iban" not in fields and "other_id" not in fields:
+        return None
+    get = fields.get
+    uetr = get("uetr")
+    return InitiationTransaction(
+        end_to_end_id=fields["end_to_end_id"],
+        amount=amount_from_text(fields["amount"], get("currency") or "", "amount"),
+        creditor=Party(fields["creditor"]),
+        creditor_account=account_of(
+            get("iban"),
+            None if "iban" in fields else (fields["other_id"], get("other_scheme")),
+            (get("proxy_type"), get("proxy_id")) if "proxy" in fields else None,
+        ),
+        creditor_agent=Agent(
+            bic=get("agent_bic"), member_id=get("agent_member"), name=get("agent_name")
+        )
+        if "agent" in fields
+        else None,
+        instruction_id=get("instruction_id"),
+        uetr=None if uetr is None else uetr_from_text(uetr, "uetr"),
+        purpose=get("purpose_code"),
+        remittance_information=(fields["remittance"],) if lines else (),
     )
+
+
+def _read_transactions(
+    element: XmlElement, flat: list[dict[str, str]]
+) -> tuple[InitiationTransaction, ...]:
+    """A payment instruction's transactions from their flat fields; any the flat form
+    cannot carry or refuses are read from their elements (which locate the refusal)."""
+    transactions: list[InitiationTransaction] = []
+    elements: list[XmlElement] | None = None
+    for index, fields in enumerate(flat):
+        try:
+            transaction = _initiation_of(fields)
+        except DomainError:
+            transaction = None
+        if transaction is None:
+            if elements is None:
+                elements = children(element, "CdtTrfTxInf")
+            transaction = _read_initiation_transaction(elements[index])
+        transactions.append(transaction)
+    return tuple(transactions)
+
+
+def _read_payment_instruction(
+    element: XmlElement, flat: list[dict[str, str]]
+) -> PaymentInstruction:
+    _check_transfer(element)
+    transactions = _read_transactions(element, flat)
     _check_counts(element, [tx.amount for tx in transactions], "transactions")
     with located(element):
         execution = read_date_or_datetime(element, "ReqdExctnDt")
@@ -201,7 +292,10 @@ def _read_payment_instruction(element: XmlElement) -> PaymentInstruction:
 
 def _read_pain001(body: XmlElement) -> CustomerCreditTransferInitiation:
     header = required(body, "GrpHdr")
-    instructions = tuple(_read_payment_instruction(element) for element in children(body, "PmtInf"))
+    instructions = tuple(
+        _read_payment_instruction(element, flat)
+        for element, flat in zip(children(body, "PmtInf"), _FLAT_TRANSACTIONS(body), strict=True)
+    )
     _check_counts(
         header,
         [tx.amount for instruction in instructions for tx in instruction.transactions],
