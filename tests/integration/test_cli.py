@@ -103,8 +103,10 @@ def test_demo_archive_holds_schema_valid_messages_and_a_decodable_qr(tmp_path: P
         iso.validate(document.read_bytes())  # each against its official XSD
         iso.validate((folder / document.name.replace(".xml", ".head.xml")).read_bytes())
     # Messages are numbered in the order they were exchanged: a request before its answer.
-    first = min(p.name for p in documents)
-    assert "-in-pacs.008" in first
+    payer = min(p.name for p in documents if p.name.startswith("SADA"))
+    assert "-000-in-pacs.008" in payer
+    # Habib polls (no endpoint): its credit advices are in its archive, its inbox.
+    assert "-000-out-pacs.008" in min(p.name for p in documents if p.name.startswith("HABB"))
     zbarimg = shutil.which("zbarimg")
     assert zbarimg, "run-tests installs Debian's zbar-tools"
     decoded = subprocess.run(

@@ -145,7 +145,8 @@ class BulkPayments:
                 self._payment_of(file, i, PaymentStatus.REJECTED, plans[i][3], now)
                 for i in stored
                 if plans[i][3] is not None and self._hears(file, i)
-            ]
+            ],
+            answered=True,  # the payer: in the pain.002
         )
         self.payments.keep([message for _, built in refusals for message in built.values()])
         push = self.payments.announce([told for chunk in settled for told in chunk.told] + refusals)
@@ -263,7 +264,7 @@ class BulkPayments:
         # SQLite a second connection inside the write transaction would wait on it.
         decided = {pid: self._payment_of(file, i, *outcomes[i], now) for pid, i in ids.items()}
         hearing = [p for pid, p in decided.items() if self._hears(file, ids[pid])]
-        told = {p.id: (p, built) for p, built in self.payments.reports_of(hearing)}
+        told = {p.id: (p, built) for p, built in self.payments.reports_of(hearing, answered=True)}
         with self.engine.begin() as connection:
             changed = store.decide_payment_rows(
                 connection,
@@ -440,13 +441,15 @@ class BulkPayments:
         decision stays pending."""
         decisions: dict[int, PayeeDecision] = {}
         over_http: dict[uuid.UUID, list[int]] = {}
+        polled: list[int] = []
         for i in asked:
             payee = _routed(file.plans[i][1])
             if payee.id not in file.ways:
                 file.ways[payee.id] = self.payments.way_to(payee)
             way = file.ways[payee.id]
             if way is None:
-                continue  # the payee answers through the API, or the timeout decides
+                polled.append(i)  # the payee answers through the API, or the timeout decides
+                continue
             if way is self.payments.remote:
                 over_http.setdefault(payee.id, []).append(i)
                 continue
@@ -460,6 +463,10 @@ class BulkPayments:
                 decisions[i] = decision
         if over_http:
             self._exchange(file, over_http, decisions, reserved_at)
+        # Payees that poll find theirs in their archive (Payments.inbox).
+        self.payments.inbox(
+            [(_routed(file.plans[i][1]), self._pending_view(file, i)) for i in polled]
+        )
         return decisions
 
     def _exchange(
@@ -617,13 +624,16 @@ class BulkPayments:
         )
 
     def _hears(self, file: _File, i: int) -> bool:
-        """Whether row i's payer or payee hears of its outcome (see Payments.notify)."""
+        """Whether row i's payer or payee hears of an outcome decided in the file (see
+        Payments.hears; the payer has those in the pain.002 answer)."""
         payee = file.plans[i][1]
         for participant_id in (file.payer.id, payee.id if payee else None):
             if participant_id is None:
                 continue
             if participant_id not in file.hearing:
-                file.hearing[participant_id] = self.payments.hears(participant_id)
+                file.hearing[participant_id] = self.payments.hears(
+                    participant_id, answered=participant_id == file.payer.id
+                )
             if file.hearing[participant_id]:
                 return True
         return False

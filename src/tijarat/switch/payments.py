@@ -215,12 +215,27 @@ class Payments:
             if not listeners and remote and self.directory.endpoint(participant_id):
                 remote.report(self._participant_by_id(participant_id), payment)
 
-    def hears(self, participant_id: uuid.UUID) -> bool:
-        """Whether notify tells this participant anything (a listener, or an endpoint)."""
+    def hears(self, participant_id: uuid.UUID, *, answered: bool = False) -> bool:
+        """Whether this participant is told of outcomes: by a listener, at its endpoint, or
+        (it polls) in its archive, unless it has them in an answer already (`answered`)."""
         participant = self.directory.participant_by_id_cached(participant_id)
         if self.listeners.get(participant.code):
             return True
-        return self.remote is not None and self.directory.endpoint(participant_id) is not None
+        return self.remote is not None and (
+            self.directory.endpoint(participant_id) is not None
+            or (not answered and self.polls(participant))
+        )
+
+    def polls(self, participant: Participant) -> bool:
+        """Whether the participant has no way to be reached (no in-process handler or
+        listener, no endpoint): it reads its archive (GET /v1/switch/messages), which is
+        then its inbox, and answers through the API. Its credit advices and status reports
+        are archived, not sent."""
+        return (
+            participant.code not in self.handlers
+            and not self.listeners.get(participant.code)
+            and self.directory.endpoint(participant.id) is None
+        )
 
     # ------------------------------------------------------------------ submit
     def submit(self, payer_code: str, request: CreditTransfer) -> Payment:
@@ -260,12 +275,17 @@ class Payments:
         refused = self._refusal(plan, result)
         if refused is not None:
             return refused
+        if plan.handler is None and plan.advice is None:
+            self.inbox([(_routed(plan.payee), plan.payment)])
+            return plan.payment  # the payee answers through the API, or the timeout decides
         decision, received = self._deliver(plan)
         if decision is None:
             if received is not None:
                 self.keep([received])
             return plan.payment
-        return self._decide(_routed(plan.payee), plan.payment, decision, received)
+        return self._decide(
+            _routed(plan.payee), plan.payment, decision, received, answered=plan.payer.id
+        )
 
     def _plan(self, payer_code: str, request: CreditTransfer, *, fresh: bool) -> _Plan:
         """Everything decided about a payment before it is stored: route, row, credit advice.
@@ -327,7 +347,12 @@ class Payments:
             return None
         refusal = ReasonCode.AM04 if result is R.EXCEEDS_CREDITS else ReasonCode.AC06
         return self._finish(
-            plan.payment, PaymentStatus.REJECTED, refusal, unsent=plan.advice, pushes=pushes
+            plan.payment,
+            PaymentStatus.REJECTED,
+            refusal,
+            unsent=plan.advice,
+            pushes=pushes,
+            answered=plan.payer.id,
         )
 
     def _deliver(self, plan: _Plan) -> tuple[PayeeDecision | None, ArchivedMessage | None]:
@@ -384,14 +409,17 @@ class Payments:
                 answers[index] = plan.payment
         results = self._apply([self._reservation(plan) for _, plan in going]) if going else []
         asked: list[tuple[int, _Plan]] = []
+        polled: list[_Plan] = []
         for (index, plan), result in zip(going, results, strict=True):
             refused = self._refusal(plan, result, pushes)
             if refused is not None:
                 answers[index] = refused
             elif plan.handler is None and plan.advice is None:
                 answers[index] = plan.payment  # no transport: the payee answers via the API
+                polled.append(plan)
             else:
                 asked.append((index, plan))
+        self.inbox([(_routed(plan.payee), plan.payment) for plan in polled])
         decided: list[tuple[int, _Plan, PayeeDecision, ArchivedMessage | None]] = []
         for (index, plan), (decision, received) in zip(
             asked, self._deliver_many([plan for _, plan in asked]), strict=True
@@ -469,7 +497,7 @@ class Payments:
         told: list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]] = []
         for payment, status, reason, received in outcomes:
             decided = dataclasses.replace(payment, status=status, reason=reason, resolved_at=now)
-            reports = self._reports(decided)
+            reports = self._reports(decided, answered=payment.payer_id)
             entries.append(
                 store.Decision(
                     payment.id,
@@ -614,7 +642,7 @@ class Payments:
             )
         if payment.status is not PaymentStatus.PENDING:
             return payment  # answered already (or timed out): the first decision stands
-        return self._decide(payee, payment, decision, None)
+        return self._decide(payee, payment, decision, None, answered=payee.id)
 
     def _decide(
         self,
@@ -622,15 +650,18 @@ class Payments:
         payment: Payment,
         decision: PayeeDecision,
         received: ArchivedMessage | None,
+        *,
+        answered: uuid.UUID,
     ) -> Payment:
-        """Post or void the reservation as the payee decided, then record the outcome."""
+        """Post or void the reservation as the payee decided, then record the outcome
+        (`answered`: the participant whose request this answers; see _reports)."""
         results = self._apply(self._settlement(payee, payment, decision))
         outcome = self.outcome(payment, decision, results[0])
         if outcome is None:  # another path posted or voided it first: its decision stands
             if received is not None:
                 self.keep([received])
             return self.payment(payment.id)
-        return self._finish(payment, *outcome, received=received)
+        return self._finish(payment, *outcome, received=received, answered=answered)
 
     def _settlement(
         self, payee: Participant, payment: Payment, decision: PayeeDecision
@@ -1025,6 +1056,7 @@ class Payments:
         received: ArchivedMessage | None = None,
         unsent: ArchivedMessage | None = None,
         pushes: list[tuple[Participant, ArchivedMessage]] | None = None,
+        answered: uuid.UUID | None = None,
     ) -> Payment:
         """Decide a pending payment, once: the first decision stands.
 
@@ -1036,7 +1068,7 @@ class Payments:
         """
         now = self.clock.now_ns()
         decided = dataclasses.replace(payment, status=status, reason=reason, resolved_at=now)
-        reports = self._reports(decided)
+        reports = self._reports(decided, answered=answered)
         changed = store.finish_payment(
             self.engine,
             payment.id,
@@ -1068,14 +1100,22 @@ class Payments:
             parties.append((participant, self.listeners.get(participant.code, ())))
         return parties
 
-    def _reports(self, payment: Payment) -> list[tuple[uuid.UUID, ArchivedMessage]]:
-        """Status reports for the parties told over HTTP (those without a listener)."""
+    def _reports(
+        self, payment: Payment, *, answered: uuid.UUID | None = None
+    ) -> list[tuple[uuid.UUID, ArchivedMessage]]:
+        """Status reports for the parties without a listener: to push to those with an
+        endpoint, and for the archive of those who poll, unless this decision answers their
+        own request (`answered`: they have the outcome already, in that answer)."""
         remote = self.remote
         if remote is None:
             return []
         reports = []
         for participant, listeners in self._parties(payment):
-            if listeners or self.directory.endpoint(participant.id) is None:
+            if listeners:
+                continue
+            if self.directory.endpoint(participant.id) is None and (
+                participant.id == answered or not self.polls(participant)
+            ):
                 continue
             try:
                 reports.append((participant.id, remote.status_message(participant, payment)))
@@ -1098,7 +1138,11 @@ class Payments:
                 except Exception:  # a participant's failure is its own to reconcile
                     log.exception("status listener failed", participant=participant.code)
             report = reports.get(participant.id)
-            if report is not None and self.remote is not None:
+            if (
+                report is not None
+                and self.remote is not None
+                and self.directory.endpoint(participant.id) is not None  # else: archived only
+            ):
                 if push:
                     self.remote.push(participant, report)
                 else:
@@ -1106,11 +1150,32 @@ class Payments:
         return unsent
 
     def reports_of(
-        self, payments: Sequence[Payment]
+        self, payments: Sequence[Payment], *, answered: bool
     ) -> list[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]]:
-        """Each payment with the status reports for its parties told over HTTP, built, for
-        the caller to archive (with the decisions, ideally) and then `announce`."""
-        return [(payment, dict(self._reports(payment))) for payment in payments]
+        """Each payment with the status reports for its parties (see _reports; `answered`:
+        the payer has the outcome in its answer), built, for the caller to archive (with the
+        decisions, ideally) and then `announce`."""
+        return [
+            (payment, dict(self._reports(payment, answered=payment.payer_id if answered else None)))
+            for payment in payments
+        ]
+
+    def inbox(self, payments: Sequence[tuple[Participant, Payment]]) -> None:
+        """Archive the credit advices of reserved payments to payees that poll (see polls):
+        their archive is their inbox. Archived once the funds are reserved, so a refusal
+        never shows them a payment; not sent anywhere."""
+        remote = self.remote
+        if remote is None:
+            return
+        advices = []
+        for payee, payment in payments:
+            if not self.polls(payee):
+                continue
+            try:
+                advices.append(remote.advice(payee, payment))
+            except Exception:  # not deliverable: the timeout decides, as for a failed delivery
+                log.exception("credit advice not built", payee=payee.code)
+        self.keep(advices)
 
     def announce(
         self, told: Sequence[tuple[Payment, dict[uuid.UUID, ArchivedMessage]]]

@@ -1,0 +1,133 @@
+"""Participants that poll (no endpoint, no in-process handler or listener) find their credit
+advices and the outcomes they were not answered with in their archive, their inbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from tijarat.bootstrap import Container
+from tijarat.kernel.clock import ManualClock
+from tijarat.kernel.identifiers import make_pk_iban
+from tijarat.kernel.money import Money
+from tijarat.switch import iso20022 as iso
+from tijarat.switch.model import (
+    CreditTransfer,
+    Participant,
+    ParticipantCategory,
+    PayeeDecision,
+    PaymentStatus,
+    ReasonCode,
+)
+from tijarat.switch.payments import Payments
+
+DIRECT = ParticipantCategory.DIRECT_SETTLEMENT
+
+
+@pytest.fixture
+def hub(container: Container) -> Payments:
+    switch = container.switch
+    for code, bank in (("MEZNPKKA", "MEZN"), ("HABBPKKA", "HABB")):
+        switch.register_participant(code, code, DIRECT, bank_code=bank)
+        switch.fund(code, Money(1_000_000_00, "PKR"), uuid.uuid4())
+    return container.payments
+
+
+def transfer(amount: int = 25_000_00) -> CreditTransfer:
+    return CreditTransfer(
+        msg_id=f"MSG{uuid.uuid4().hex[:20]}",
+        end_to_end_id=f"E2E{uuid.uuid4().hex[:20]}",
+        tx_id=f"TX{uuid.uuid4().hex[:20]}",
+        uetr=uuid.uuid4(),
+        amount_minor=amount,
+        currency="PKR",
+        debtor_name="Skardu Crafts",
+        debtor_iban=make_pk_iban("MEZN", "1").compact,
+        creditor_iban=make_pk_iban("HABB", "7").compact,
+    )
+
+
+def inbox(container: Container, code: str) -> list[iso.Message]:
+    """The documents archived for `code` by the hub (direction out), oldest first."""
+    participant: Participant = container.switch.participant(code)
+    gateway = container.gateway
+    return [
+        iso.parse_envelope(gateway.message(participant, entry["id"])).document
+        for entry in reversed(gateway.archive(participant))
+        if entry["direction"] == "out"
+    ]
+
+
+def statuses(messages: list[iso.Message]) -> list[tuple[str, str | None]]:
+    found = []
+    for message in messages:
+        if isinstance(message, iso.PaymentStatusReport):
+            for tx in message.transactions:
+                reason = tx.reasons[0].code.value if tx.reasons and tx.reasons[0].code else None
+                found.append((tx.status.value, reason))
+    return found
+
+
+def test_a_polling_payee_finds_the_advice_and_the_payer_the_outcome(
+    hub: Payments, container: Container
+) -> None:
+    payment = hub.submit("MEZNPKKA", transfer())
+    assert payment.status is PaymentStatus.PENDING
+    (advice,) = inbox(container, "HABBPKKA")
+    assert isinstance(advice, iso.CustomerCreditTransfer)
+    assert advice.transactions[0].uetr == payment.request.uetr
+    assert inbox(container, "MEZNPKKA") == []  # answered PDNG; nothing decided yet
+    settled = hub.answer("HABBPKKA", payment.id, PayeeDecision(accept=True))
+    assert settled.status is PaymentStatus.SETTLED
+    # The payer was answered PDNG: the outcome reaches it in its archive. The payee has it
+    # in the answer to its own decision.
+    assert statuses(inbox(container, "MEZNPKKA")) == [("ACSC", None)]
+    assert statuses(inbox(container, "HABBPKKA")) == []
+    assert container.ledger.verify().ok
+
+
+def test_a_timeout_is_told_to_both_polling_parties(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    hub.submit("MEZNPKKA", transfer())
+    clock.advance(seconds=hub.payee_timeout_s + 1)
+    assert hub.sweep_timeouts() == 1
+    assert statuses(inbox(container, "MEZNPKKA")) == [("RJCT", "AB05")]
+    assert statuses(inbox(container, "HABBPKKA")) == [("RJCT", "AB05")]
+
+
+def test_a_refused_payment_never_shows_the_payee_an_advice(
+    hub: Payments, container: Container
+) -> None:
+    payment = hub.submit("MEZNPKKA", transfer(amount=2_000_000_00))  # beyond its liquidity
+    assert (payment.status, payment.reason) == (PaymentStatus.REJECTED, ReasonCode.AM04)
+    assert not [
+        m for m in inbox(container, "HABBPKKA") if isinstance(m, iso.CustomerCreditTransfer)
+    ]
+    assert statuses(inbox(container, "MEZNPKKA")) == []  # answered RJCT in the submit
+
+
+def test_grouped_and_bulk_payments_reach_a_polling_payee(
+    hub: Payments, container: Container
+) -> None:
+    grouped = hub.submit_many([("MEZNPKKA", transfer()) for _ in range(3)])
+    rows = [replace(transfer(), end_to_end_id=f"BULK-{n}") for n in range(4)]
+    bulk = container.bulk.submit("MEZNPKKA", rows)
+    assert bulk.pending == 4
+    advices = [m for m in inbox(container, "HABBPKKA") if isinstance(m, iso.CustomerCreditTransfer)]
+    expected = {p.request.uetr for p in grouped if not isinstance(p, Exception)}
+    expected |= {row.uetr for row in rows}
+    assert {m.transactions[0].uetr for m in advices} == expected
+    # The payer has every outcome in its answers: nothing in its archive.
+    assert statuses(inbox(container, "MEZNPKKA")) == []
+
+
+def test_a_payee_reached_in_process_gets_nothing_archived(
+    hub: Payments, container: Container
+) -> None:
+    hub.connect("HABBPKKA", lambda payment: None)  # in process: it decides later, by the API
+    payment = hub.submit("MEZNPKKA", transfer())
+    assert payment.status is PaymentStatus.PENDING
+    assert inbox(container, "HABBPKKA") == []
