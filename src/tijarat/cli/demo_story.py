@@ -467,7 +467,9 @@ def _archive(
             continue
         payee = container.switch.participant_by_id(payment.payee_id)
         payer = container.switch.participant_by_id(payment.payer_id)
-        advice = iso.parse_envelope(gateway.credit_advice(payee, payment))
+        # In process, no XML was exchanged: these are the messages that would carry the
+        # payment, built for the reader and not put in the hub's archive as if sent.
+        advice = iso.parse_envelope(gateway.build_credit_advice(payee, payment).body)
         put(
             f"{index:02d}-pacs.008-{payment.request.end_to_end_id}.xml",
             iso.build_document(advice.document),
@@ -476,7 +478,7 @@ def _archive(
             f"{index:02d}-pacs.008-{payment.request.end_to_end_id}.head.xml",
             iso.build_app_header(advice.header),
         )
-        status = iso.parse_envelope(gateway.status_report(payer, payment))
+        status = iso.parse_envelope(gateway.build_status_report(payer, payment).body)
         put(
             f"{index:02d}-pacs.002-{payment.request.end_to_end_id}.xml",
             iso.build_document(status.document),
