@@ -12,6 +12,7 @@ from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
+from tijarat.switch import payments as payments_module
 from tijarat.switch.model import (
     CreditTransfer,
     Participant,
@@ -239,6 +240,20 @@ def test_the_settlement_report_reconciles_with_the_ledger(
         3_000_00,
         300_00,
     )
+
+
+def test_the_settlement_report_reads_every_page_of_a_long_history(
+    hub: Payments, container: Container, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = clock.now_ns()
+    hub.connect("HABBPKKA", lambda payment: ACCEPT)
+    for amount in range(1_00, 8_00, 1_00):  # seven payments: reservations and posts
+        hub.submit("MEZNPKKA", transfer(amount=amount))
+    clock.advance(seconds=1)
+    whole = hub.settlement_report("MEZNPKKA", start, clock.now_ns())
+    assert (whole.sent_count, whole.sent_minor) == (7, 28_00)
+    monkeypatch.setattr(payments_module, "STATEMENT_PAGE", 2)  # was one page; now eight
+    assert hub.settlement_report("MEZNPKKA", start, clock.now_ns()) == whole
 
 
 def test_a_merchant_qr_turns_into_a_payment(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -33,6 +33,7 @@ from tijarat.ledger.model import (
     BATCH_MAX,
     CreateTransferResult,
     PendingStatus,
+    Statement,
     Transfer,
     TransferFlags,
 )
@@ -63,6 +64,7 @@ log = structlog.get_logger("tijarat.switch")
 # A payment planned on cached participants is planned again on fresh ones when its insert
 # finds that a cached fact changed; this bounds how often (a change racing every attempt).
 PLAN_ATTEMPTS_MAX = 3
+STATEMENT_PAGE = 10_000  # ledger statement entries read at a time (settlement_report)
 # Threads that ask in-process payees of a group at once (see Payments.submit_many); HTTP
 # payees are asked at once from the group's own thread (HttpTransport.exchange_many).
 DELIVERY_THREADS = 32
@@ -896,11 +898,12 @@ class Payments:
         opening + movements = closing holds by construction (a test checks it anyway).
         """
         participant = self.directory.participant(code)
-        account = participant.settlement_account_id
-        statement = self.ledger.statement(account, from_timestamp, to_timestamp, 10_000)
+        pages = list(
+            self._statement_pages(participant.settlement_account_id, from_timestamp, to_timestamp)
+        )
         sent = received = funded = returned_out = returned_in = 0
         sent_count = received_count = 0
-        for entry in statement.entries:
+        for entry in (entry for page in pages for entry in page.entries):
             transfer = entry.transfer
             if (
                 transfer.code == TRANSFER_CODE_CREDIT_TRANSFER
@@ -927,8 +930,8 @@ class Payments:
             participant_code=participant.code,
             from_timestamp=from_timestamp,
             to_timestamp=to_timestamp,
-            opening_minor=statement.opening.net_credit_posted,
-            closing_minor=statement.closing.net_credit_posted,
+            opening_minor=pages[0].opening.net_credit_posted,
+            closing_minor=pages[-1].closing.net_credit_posted,
             sent_count=sent_count,
             sent_minor=sent,
             received_count=received_count,
@@ -937,6 +940,19 @@ class Payments:
             returned_in_minor=returned_in,
             funded_minor=funded,
         )
+
+    def _statement_pages(
+        self, account_id: uuid.UUID, from_timestamp: int, to_timestamp: int
+    ) -> Iterator[Statement]:
+        """The account's statement for [from, to) page by page, however many entries it has
+        (a busy participant's day is millions): each page starts after the last one's last
+        entry (timestamps are unique per account)."""
+        while True:
+            page = self.ledger.statement(account_id, from_timestamp, to_timestamp, STATEMENT_PAGE)
+            yield page
+            if not page.truncated:
+                return
+            from_timestamp = page.entries[-1].transfer.timestamp + 1
 
     # ------------------------------------------------------------------ helpers
     def _route(
