@@ -131,3 +131,19 @@ def test_a_payee_reached_in_process_gets_nothing_archived(
     payment = hub.submit("MEZNPKKA", transfer())
     assert payment.status is PaymentStatus.PENDING
     assert inbox(container, "HABBPKKA") == []
+
+
+def test_a_polling_payee_lists_what_awaits_its_answer(
+    hub: Payments, container: Container, clock: ManualClock
+) -> None:
+    first = hub.submit("MEZNPKKA", transfer())
+    clock.advance(seconds=1)
+    second = hub.submit("MEZNPKKA", transfer())
+    assert [p.id for p in hub.incoming("HABBPKKA")] == [first.id, second.id]
+    hub.answer("HABBPKKA", first.id, PayeeDecision(accept=True))
+    assert [p.id for p in hub.incoming("HABBPKKA")] == [second.id]
+    assert [p.id for p in hub.incoming("HABBPKKA", status=None)] == [first.id, second.id]
+    assert [p.id for p in hub.incoming("HABBPKKA", status=None, since_ns=second.created_at)] == [
+        second.id
+    ]
+    assert hub.incoming("MEZNPKKA") == []  # the payer's own payments are not incoming

@@ -64,6 +64,7 @@ log = structlog.get_logger("tijarat.switch")
 # A payment planned on cached participants is planned again on fresh ones when its insert
 # finds that a cached fact changed; this bounds how often (a change racing every attempt).
 PLAN_ATTEMPTS_MAX = 3
+INCOMING_PAGE_MAX = 500  # payments listed at a time (incoming)
 STATEMENT_PAGE = 10_000  # ledger statement entries read at a time (settlement_report)
 # Threads that ask in-process payees of a group at once (see Payments.submit_many); HTTP
 # payees are asked at once from the group's own thread (HttpTransport.exchange_many).
@@ -887,6 +888,30 @@ class Payments:
                 SwitchError.PAYMENT_NOT_FOUND, f"no payment {end_to_end_id}", status=404
             )
         return _payment(row)
+
+    def incoming(
+        self,
+        payee_code: str,
+        *,
+        status: PaymentStatus | None = PaymentStatus.PENDING,
+        since_ns: int = 0,
+        limit: int = INCOMING_PAGE_MAX,
+    ) -> list[Payment]:
+        """Payments to a payee created at `since_ns` or later, oldest first (`status` None:
+        any): what a payee that polls answers (the pending ones), or reconciles. A page ends
+        at `limit`; the next starts at its last payment's `created_at` (ties may repeat)."""
+        payee = self.directory.participant(payee_code)
+        table = store.payments_table
+        query = (
+            sa.select(table)
+            .where((table.c.payee_id == payee.id) & (table.c.created_at >= since_ns))
+            .order_by(table.c.created_at, table.c.id)
+            .limit(max(1, min(limit, INCOMING_PAGE_MAX)))
+        )
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        with self.engine.connect() as connection:
+            return [_payment(row) for row in connection.execute(query)]
 
     def settlement_report(
         self, code: str, from_timestamp: int, to_timestamp: int
