@@ -147,3 +147,24 @@ def test_a_polling_payee_lists_what_awaits_its_answer(
         second.id
     ]
     assert hub.incoming("MEZNPKKA") == []  # the payer's own payments are not incoming
+
+
+def test_a_return_reaches_the_polling_payer_as_a_pacs004(
+    hub: Payments, container: Container
+) -> None:
+    hub.connect("HABBPKKA", lambda payment: PayeeDecision(accept=True))
+    payment = hub.submit("MEZNPKKA", transfer())
+    assert payment.status is PaymentStatus.SETTLED
+    return_id = uuid.uuid4()
+    hub.return_payment("HABBPKKA", payment.id, 10_000_00, ReasonCode.MD06, return_id)
+    hub.return_payment("HABBPKKA", payment.id, 10_000_00, ReasonCode.MD06, return_id)  # retry
+    (returned,) = [m for m in inbox(container, "MEZNPKKA") if isinstance(m, iso.PaymentReturn)]
+    (tx,) = returned.transactions
+    assert (tx.original_uetr, tx.original_end_to_end_id) == (
+        payment.request.uetr,
+        payment.request.end_to_end_id,
+    )
+    assert tx.returned_amount == Money(10_000_00, "PKR")
+    assert tx.original_amount == Money(25_000_00, "PKR")
+    assert tx.reason.code is iso.ReasonCode.MD06
+    assert returned.instructing_agent == iso.Agent(member_id="HABBPKKA")

@@ -41,6 +41,7 @@ class PayeeBank:
         self.delay_s = delay_s
         self.advices: list[iso.CustomerCreditTransfer] = []
         self.reports: list[iso.PaymentStatusReport] = []
+        self.returns: list[iso.PaymentReturn] = []
         self.bad_signatures = 0
 
     def answer(self, body: bytes, signed: str) -> bytes | None:
@@ -52,6 +53,9 @@ class PayeeBank:
         document = envelope.document
         if isinstance(document, iso.PaymentStatusReport):
             self.reports.append(document)
+            return b""
+        if isinstance(document, iso.PaymentReturn):
+            self.returns.append(document)
             return b""
         assert isinstance(document, iso.CustomerCreditTransfer)
         self.advices.append(document)
@@ -151,6 +155,25 @@ def test_credit_advices_go_to_the_endpoint_and_its_answer_settles(hub: Container
     finally:
         server.shutdown()
     assert hub.ledger.verify().ok
+
+
+def test_a_return_is_pushed_to_the_payer_as_a_pacs004(hub: Container) -> None:
+    payer_bank = PayeeBank()
+    server, url = serve(payer_bank)
+    try:
+        payer_bank.secret = hub.switch.set_endpoint("MEZNPKKA", url) or ""
+        hub.payments.connect("HABBPKKA", lambda _payment: PayeeDecision(accept=True))
+        paid = hub.payments.submit("MEZNPKKA", transfer(2_500_00))
+        assert paid.status is PaymentStatus.SETTLED
+        hub.payments.return_payment("HABBPKKA", paid.id, 1_000_00, ReasonCode.CUST, uuid.uuid4())
+        (returned,) = payer_bank.returns
+        assert returned.transactions[0].original_uetr == paid.request.uetr
+        assert returned.transactions[0].returned_amount == Money(1_000_00, "PKR")
+        assert payer_bank.bad_signatures == 0
+        archived = hub.gateway.archive(hub.switch.participant("MEZNPKKA"))
+        assert [m["message_type"] for m in archived].count("pacs.004.001.09") == 1
+    finally:
+        server.shutdown()
 
 
 def test_a_slow_or_unreachable_endpoint_is_a_non_answer_and_times_out(hub: Container) -> None:

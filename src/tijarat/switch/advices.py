@@ -19,6 +19,7 @@ from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
 from tijarat.switch.iso20022.template import Templates
 from tijarat.switch.iso20022.values import amount_to_text, datetime_to_text
+from tijarat.switch.model import CreditTransfer
 
 HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
 
@@ -193,3 +194,41 @@ REPORTS: Templates[Report] = Templates(
     markers=_report_markers,
     check=report_envelope,
 )
+
+
+# ------------------------------------------------------------------- payment return
+def return_envelope(
+    *,
+    message_id: str,
+    created_at: datetime,
+    payer: str,
+    payee: str,
+    original: CreditTransfer,
+    return_id: uuid.UUID,
+    returned: Money,
+    reason: iso.ReasonCode,
+) -> iso.Envelope:
+    """The pacs.004 the hub forwards to the original payer's institution when the payee's
+    returns (part of) a settled payment: which payment, how much comes back, and why."""
+    document = iso.PaymentReturn(
+        message_id=message_id,
+        created_at=created_at,
+        transactions=(
+            iso.ReturnTransaction(
+                return_id=return_id.hex,  # 32 characters: within Max35Text
+                original_end_to_end_id=original.end_to_end_id,
+                original_transaction_id=original.tx_id,
+                original_uetr=original.uetr,
+                returned_amount=returned,
+                original_amount=Money(original.amount_minor, original.currency),
+                original_group=iso.OriginalGroupReference(
+                    original_message_id=original.msg_id,
+                    original_message_name=iso.MessageType.PACS_008.value,
+                ),
+                reason=iso.Reason(code=reason),
+            ),
+        ),
+        instructing_agent=iso.Agent(member_id=payee),
+        instructed_agent=iso.Agent(member_id=payer),
+    )
+    return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=payer)

@@ -114,6 +114,16 @@ class RemoteTransport(Protocol):
 
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage: ...
 
+    def return_message(
+        self,
+        payer: Participant,
+        payee: Participant,
+        payment: Payment,
+        returned: tuple[uuid.UUID, int, ReasonCode],
+    ) -> ArchivedMessage:
+        """The pacs.004 forwarding a return (id, amount, reason) to the original payer."""
+        ...
+
     def push(self, participant: Participant, message: ArchivedMessage) -> None: ...
 
     def push_many(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None: ...
@@ -835,7 +845,12 @@ class Payments:
         if result not in (R.OK, R.EXISTS):
             raise AssertionError(f"unexpected ledger result {result} for return {return_id}")
         now = self.clock.now_ns()
+        # The original payer's institution is told with a pacs.004 (what came back, and
+        # why), archived with the return: pushed to its endpoint, or its inbox if it polls.
+        forward = self._return_message(payer, payee, payment, (return_id, amount_minor, reason))
         with self.engine.begin() as connection:
+            if forward is not None:
+                store.insert_messages(connection, [forward], now)
             connection.execute(
                 store.returns_table.insert().values(
                     id=return_id,
@@ -851,8 +866,29 @@ class Payments:
                 .values(returned_minor=store.payments_table.c.returned_minor + amount_minor)
             )
         returned = self.payment(payment_id)
-        self.notify(returned)
+        for listener in self.listeners.get(payer.code, ()):  # in process, as notify() does
+            try:
+                listener(returned)
+            except Exception:  # a participant's failure is its own to reconcile
+                log.exception("status listener failed", participant=payer.code)
+        if forward is not None and self.remote is not None and self.directory.endpoint(payer.id):
+            self.remote.push(payer, forward)
         return returned
+
+    def _return_message(
+        self,
+        payer: Participant,
+        payee: Participant,
+        payment: Payment,
+        returned: tuple[uuid.UUID, int, ReasonCode],
+    ) -> ArchivedMessage | None:
+        """The pacs.004 for the payer, unless it hears in process (or nothing can build it)."""
+        remote = self.remote
+        if remote is None or self.listeners.get(payer.code) or payer.id == payee.id:
+            return None
+        if self.directory.endpoint(payer.id) is None and not self.polls(payer):
+            return None  # reached in process: it has no archive to read
+        return remote.return_message(payer, payee, payment, returned)
 
     # ------------------------------------------------------------------ queries
     def payment(self, payment_id: uuid.UUID) -> Payment:

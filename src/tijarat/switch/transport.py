@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+import uuid
 import weakref
 from collections import deque
 from collections.abc import Sequence
@@ -29,9 +30,19 @@ from urllib.parse import urlsplit
 import httptools
 import structlog
 
+from tijarat.kernel.clock import from_ns
 from tijarat.kernel.errors import DomainError
+from tijarat.kernel.money import Money
+from tijarat.switch import iso20022 as iso
+from tijarat.switch.advices import return_envelope
 from tijarat.switch.gateway import Gateway
-from tijarat.switch.model import ArchivedMessage, Participant, PayeeDecision, Payment
+from tijarat.switch.model import (
+    ArchivedMessage,
+    Participant,
+    PayeeDecision,
+    Payment,
+    ReasonCode,
+)
 from tijarat.switch.payments import Exchanged
 
 log = structlog.get_logger("tijarat.switch.transport")
@@ -484,6 +495,29 @@ class HttpTransport:
 
     def status_message(self, participant: Participant, payment: Payment) -> ArchivedMessage:
         return self.gateway.build_status_report(participant, payment)
+
+    def return_message(
+        self,
+        payer: Participant,
+        payee: Participant,
+        payment: Payment,
+        returned: tuple[uuid.UUID, int, ReasonCode],
+    ) -> ArchivedMessage:
+        return_id, amount_minor, reason = returned
+        message_id = f"RTR{return_id.hex[:29]}"  # the same for a retried return
+        body = iso.build_envelope(
+            return_envelope(
+                message_id=message_id,
+                created_at=from_ns(self.gateway.clock.now_ns()),
+                payer=payer.code,
+                payee=payee.code,
+                original=payment.request,
+                return_id=return_id,
+                returned=Money(amount_minor, payment.request.currency),
+                reason=iso.ReasonCode(reason.value),
+            )
+        )
+        return ArchivedMessage(payer.id, "out", iso.MessageType.PACS_004.value, message_id, body)
 
     def push(self, participant: Participant, message: ArchivedMessage) -> None:
         """POST an archived status report (best effort: a participant that missed it asks)."""
