@@ -13,14 +13,15 @@ record (`archive`, `message`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from tijarat.kernel.clock import NS_PER_S, from_ns, to_ns
+from tijarat.kernel.clock import NS_PER_S, PAKISTAN, from_ns, to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban
 from tijarat.kernel.money import Money
@@ -47,10 +48,12 @@ from tijarat.switch.model import (
     Participant,
     PayeeDecision,
     Payment,
+    PaymentRequest,
     ReasonCode,
+    RequestStatus,
 )
 from tijarat.switch.payments import Payments
-from tijarat.switch.requests import PaymentRequests
+from tijarat.switch.requests import REQUEST_DUPLICATE, PaymentRequests
 
 REQUEST_LIFETIME_S_DEFAULT = 3_600  # a pain.013 without an expiry is a "now" request
 RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
@@ -61,6 +64,24 @@ _ENTRY_KINDS = {
     TRANSFER_CODE_FUND_OUT: "funds out",
 }
 ARCHIVE_PAGE_MAX = 500
+STATUS_LOOKBACK_S = 35 * 86_400  # a payee's pacs.028 without a UETR: payments this recent
+# The messages whose MsgId must not be reused (per sender and type) for a different message:
+# the ones the hub acts on. Answers name the original by MsgId, so two messages under one id
+# would make every report about them ambiguous.
+_UNIQUE_MESSAGE_IDS = {
+    iso.MessageType.PACS_008.value,
+    iso.MessageType.PACS_004.value,
+    iso.MessageType.PACS_028.value,
+    iso.MessageType.PAIN_001.value,
+    iso.MessageType.PAIN_013.value,
+    iso.MessageType.PAIN_014.value,
+}
+# Return reasons payments.return_payment carries out.
+_RETURN_REASONS = frozenset({ReasonCode.CUST, ReasonCode.MD06, ReasonCode.FOCR, ReasonCode.AC04})
+# ISO reasons the hub records as one of its own: MS02 ("not specified, customer generated")
+# is a return or refusal the customer asked for, which is what CUST says.
+_REASON_EQUIVALENTS = {iso.ReasonCode.MS02: ReasonCode.CUST}
+_NOT_FOUND_TEXT = "no payment with these ids was sent or received by you"
 
 
 class Gateway:
@@ -83,10 +104,13 @@ class Gateway:
                 status=403,
                 fields={"sender": sender, "participant": participant.code},
             )
-        self._archive(
-            participant, "in", header.message_definition_id, header.business_message_id, xml
-        )
         document = envelope.document
+        earlier = self._archive_inbound(participant, header, document, xml)
+        if earlier is not None and not _same_message(earlier, xml, document):
+            # A different message under a MsgId this sender used already: refused as a whole
+            # (group status RJCT, DUPL), nothing carried out. An identical one is a retry and
+            # goes on: each step below is idempotent by its own ids (UETR, end-to-end id...).
+            return self._reply(participant, self._duplicate(participant, document))
         if isinstance(document, iso.CustomerCreditTransfer):
             # The message's transactions are carried out as one group (Payments.submit_many).
             outcomes = self.payments.submit_many(
@@ -217,9 +241,7 @@ class Gateway:
         """
         groups: list[iso.PaymentInstructionStatus] = []
         for number, instruction in enumerate(document.payment_instructions):
-            lifetime = REQUEST_LIFETIME_S_DEFAULT
-            if isinstance(instruction.expiry, datetime):
-                lifetime = (to_ns(instruction.expiry) - self.clock.now_ns()) // NS_PER_S
+            lifetime = _request_lifetime_s(instruction.expiry, self.clock.now_ns())
             debtor = instruction.debtor_account
             statuses = []
             for tx in instruction.transactions:
@@ -227,8 +249,12 @@ class Gateway:
                 if debtor is None or debtor.proxy is None:  # a request goes to a Raast ID
                     statuses.append(_rejected(tx.end_to_end_id, "FF01"))
                     continue
+                if lifetime is None:
+                    # Expired before it arrived: nobody could pay it (AEXR, RTP expired).
+                    statuses.append(_rejected(tx.end_to_end_id, "AEXR"))
+                    continue
                 try:
-                    self.requests.request(
+                    request = self.requests.request(
                         participant.code,
                         debtor_alias=debtor.proxy.e164,
                         amount_minor=tx.amount.amount_minor,
@@ -238,16 +264,16 @@ class Gateway:
                             creditor.iban.compact if creditor.iban and not creditor.proxy else None
                         ),
                         reference=" ".join(tx.remittance_information)[:140] or None,
-                        expires_in_s=max(1, lifetime),
+                        expires_in_s=lifetime,
                         end_to_end_id=tx.end_to_end_id,
                     )
-                    statuses.append(
-                        iso.TransactionStatus(
-                            status=iso.PaymentStatus.PDNG, original_end_to_end_id=tx.end_to_end_id
-                        )
-                    )
+                    # A re-sent request is the one stored: answered with where it is now.
+                    statuses.append(_request_status(tx.end_to_end_id, request))
                 except DomainError as error:
-                    code = "AC03" if error.code == "switch_alias_not_found" else "FF01"
+                    code = {
+                        "switch_alias_not_found": "AC03",
+                        REQUEST_DUPLICATE: "DUPL",  # its end-to-end id names another request
+                    }.get(error.code, "FF01")
                     statuses.append(_rejected(tx.end_to_end_id, code))
             groups.append(
                 iso.PaymentInstructionStatus(
@@ -280,13 +306,22 @@ class Gateway:
                 request = self.requests.for_debtor(participant.id, end_to_end_id)
                 if tx.status is iso.PaymentStatus.RJCT:
                     code = tx.reasons[0].code if tx.reasons and tx.reasons[0].code else None
-                    reason = ReasonCode(code.value) if code else ReasonCode.CUST
+                    reason = _refusal_reason(code)
                     self.requests.reject(participant.code, request.id, reason)
+                    recorded = iso.Reason(
+                        code=iso.ReasonCode(reason.value),
+                        # Say so when the debtor agent's code was recorded as another.
+                        additional_information=(
+                            (f"{code.value} recorded as {reason.value}",)
+                            if code is not None and code.value != reason.value
+                            else ()
+                        ),
+                    )
                     statuses.append(
                         iso.TransactionStatus(
                             status=iso.PaymentStatus.RJCT,
                             original_end_to_end_id=end_to_end_id,
-                            reasons=(iso.Reason(code=iso.ReasonCode(reason.value)),),
+                            reasons=(recorded,),
                         )
                     )
                     continue
@@ -308,12 +343,33 @@ class Gateway:
     def _return(self, participant: Participant, tx: iso.ReturnTransaction) -> iso.TransactionStatus:
         """pacs.004 from the payee: send back (part of) the payment the UETR names."""
         payment = self.payments.by_uetr(tx.original_uetr)
-        reason = tx.reason.code.value if tx.reason.code else "CUST"
+        code = tx.reason.code
+        reason = _hub_reason(code) if code is not None else ReasonCode.CUST
+        if reason is None or reason not in _RETURN_REASONS:
+            # Any code ISO allows may arrive (AM09, MS03...); the hub returns money for the
+            # reasons it carries only. This return is refused, the message's others go on.
+            # AG03: this kind of transaction (a return for that reason) is not supported.
+            return iso.TransactionStatus(
+                status=iso.PaymentStatus.RJCT,
+                original_end_to_end_id=tx.original_end_to_end_id,
+                original_transaction_id=tx.original_transaction_id,
+                original_uetr=tx.original_uetr,
+                reasons=(
+                    iso.Reason(
+                        code=iso.ReasonCode.AG03,
+                        additional_information=(
+                            f"return reason {code.value if code else '-'} not accepted: use "
+                            + ", ".join(sorted(_RETURN_REASONS))
+                            + " or MS02",
+                        ),
+                    ),
+                ),
+            )
         updated = self.payments.return_payment(
             participant.code,
             payment.id,
             tx.returned_amount.amount_minor,
-            ReasonCode(reason),
+            reason,
             uuid.uuid5(RETURN_NAMESPACE, f"{participant.id}:{tx.return_id}"),
         )
         return _status_of(updated)
@@ -387,12 +443,6 @@ class Gateway:
         return out
 
     # ------------------------------------------------------------------ to participants
-    def credit_advice(self, payee: Participant, payment: Payment) -> bytes:
-        """The pacs.008 the hub forwards to the payee participant (archived as sent)."""
-        advice = self.build_credit_advice(payee, payment)
-        self.keep(advice)
-        return advice.body
-
     def build_credit_advice(self, payee: Participant, payment: Payment) -> ArchivedMessage:
         """The pacs.008 for `payee`, not archived yet: the caller archives it with its change."""
         request = payment.request
@@ -524,6 +574,68 @@ class Gateway:
     ) -> None:
         self.keep(ArchivedMessage(participant.id, direction, kind, business_id, body))
 
+    def _archive_inbound(
+        self,
+        participant: Participant,
+        header: iso.BusinessApplicationHeader,
+        document: iso.Message,
+        body: bytes,
+    ) -> bytes | None:
+        """Archive a received envelope; returns the body of the first earlier one from the
+        same sender, of the same type, under the same message id (None: the id is new).
+
+        Every message is archived, a refused duplicate too (the record is complete); the
+        comparison is with the first, so a refused duplicate re-sent stays refused. One
+        indexed lookup (ix_switch_messages_business_id), in the archive's own transaction.
+        """
+        kind = header.message_definition_id
+        message = ArchivedMessage(participant.id, "in", kind, header.business_message_id, body)
+        with self.engine.begin() as connection:
+            earlier = None
+            if kind in _UNIQUE_MESSAGE_IDS:
+                # The Document's MsgId is what answers name; the AppHdr's id is what the
+                # archive keeps (they are the same in practice, both are looked for).
+                earlier = store.first_inbound_message(
+                    connection,
+                    participant.id,
+                    kind,
+                    {document.message_id, header.business_message_id},
+                )
+            store.insert_messages(connection, [message], self.clock.now_ns())
+        return earlier
+
+    def _duplicate(
+        self, participant: Participant, document: iso.Message
+    ) -> iso.PaymentStatusReport | iso.CustomerPaymentStatusReport | iso.RequestToPayResponse:
+        """The answer to a reused MsgId: the whole message rejected, DUPL (ISO's way)."""
+        kind = document.MESSAGE_TYPE
+        group = iso.OriginalGroupStatus(
+            original_message_id=document.message_id,
+            original_message_name=kind.value,
+            status=iso.PaymentStatus.RJCT,
+            reasons=(
+                iso.Reason(
+                    code=iso.ReasonCode.DUPL,
+                    additional_information=(
+                        "this message id was used for a different message: nothing was done",
+                    ),
+                ),
+            ),
+        )
+        now = from_ns(self.clock.now_ns())
+        if kind is iso.MessageType.PAIN_001:  # a pain.001 is answered by pain.002
+            return iso.CustomerPaymentStatusReport(
+                message_id=_hub_message_id(), created_at=now, original_group=group
+            )
+        if kind is iso.MessageType.PAIN_013:  # a pain.013 by pain.014
+            return iso.RequestToPayResponse(
+                message_id=_hub_message_id(),
+                created_at=now,
+                initiating_party=iso.Party(name=participant.name),
+                original_group=group,
+            )
+        return self._report((group,), [])  # the others by pacs.002
+
     def keep(self, *messages: ArchivedMessage) -> None:
         """Archive messages in a transaction of their own."""
         with self.engine.begin() as connection:
@@ -533,13 +645,56 @@ class Gateway:
     def _status(
         self, participant: Participant, tx: iso.StatusRequestTransaction
     ) -> iso.TransactionStatus:
-        if tx.original_end_to_end_id is None:
-            raise DomainError(
-                SwitchError.PAYMENT_NOT_FOUND,
-                "a status request names the original end-to-end id",
-                status=422,
+        """pacs.028: the status of a payment the asker sent or received, found by whichever
+        of UETR, end-to-end id and TxId it names (all that it names must match)."""
+        payment_id = self._payment_asked(participant, tx)
+        if payment_id is None:
+            # Answered for this transaction alone (AG09, payment not received); the
+            # message's others are answered too.
+            return iso.TransactionStatus(
+                status=iso.PaymentStatus.RJCT,
+                original_end_to_end_id=tx.original_end_to_end_id,
+                original_transaction_id=tx.original_transaction_id,
+                original_uetr=tx.original_uetr,
+                reasons=(
+                    iso.Reason(
+                        code=iso.ReasonCode.AG09,
+                        additional_information=(_NOT_FOUND_TEXT,),
+                    ),
+                ),
             )
-        return _status_of(self.payments.status(participant.code, tx.original_end_to_end_id))
+        return _status_of(self.payments.payment(payment_id))
+
+    def _payment_asked(
+        self, participant: Participant, tx: iso.StatusRequestTransaction
+    ) -> uuid.UUID | None:
+        table = store.payments_table
+        named = []
+        if tx.original_uetr is not None:
+            named.append(table.c.uetr == tx.original_uetr)
+        if tx.original_end_to_end_id is not None:
+            named.append(table.c.end_to_end_id == tx.original_end_to_end_id)
+        if tx.original_transaction_id is not None:
+            named.append(table.c.tx_id == tx.original_transaction_id)
+        # The payer's own ids first: (payer, end-to-end id) is unique and indexed, as is the
+        # UETR. A payee's end-to-end ids are the payers', so several may match: ambiguous.
+        # Without a UETR, a payee's payments are searched over the last STATUS_LOOKBACK_S
+        # only (on the payee's (payee_id, created_at) index): no status request scans a
+        # participant's whole history.
+        recent = (table.c.payee_id == participant.id) & (
+            table.c.created_at >= self.clock.now_ns() - STATUS_LOOKBACK_S * NS_PER_S
+        )
+        sides = (
+            [table.c.payer_id == participant.id, recent]
+            if tx.original_uetr is None
+            else [(table.c.payer_id == participant.id) | (table.c.payee_id == participant.id)]
+        )
+        with self.engine.connect() as connection:
+            for side in sides:
+                found = connection.execute(sa.select(table.c.id).where(side, *named).limit(2)).all()
+                if found:
+                    return found[0].id if len(found) == 1 else None
+        return None
 
     def _report(
         self,
@@ -563,6 +718,76 @@ def _uetr(participant: Participant, end_to_end_id: str) -> uuid.UUID:
     """A UUIDv4-shaped UETR derived from the sender and its end-to-end id (stable)."""
     digest = hashlib.sha256(f"{participant.id}:{end_to_end_id}".encode()).digest()
     return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def _same_message(earlier: bytes, body: bytes, document: iso.Message) -> bool:
+    """Whether a message under a used MsgId is the earlier one re-sent (a retry).
+
+    The same bytes, or the same Document but for its creation time: a sender that builds
+    its retry again stamps it anew (the AppHdr, PssblDplct included, may differ too).
+    """
+    if earlier == body:
+        return True
+    try:
+        before = iso.parse_envelope(earlier).document
+    except DomainError:  # archived under older rules: not the same message
+        return False
+    if type(before) is not type(document):
+        return False
+    return before == dataclasses.replace(document, created_at=before.created_at)
+
+
+def _request_lifetime_s(expiry: date | None, now_ns: int) -> int | None:
+    """How long a pain.013 request lives, in seconds; None if its expiry has passed."""
+    if expiry is None:
+        return REQUEST_LIFETIME_S_DEFAULT
+    if isinstance(expiry, datetime):
+        end_ns = to_ns(expiry)
+    else:
+        # A date-only XpryDt/Dt: payable all that day, a business day in Pakistan time.
+        end_ns = to_ns(datetime.combine(expiry + timedelta(days=1), time(), PAKISTAN))
+    remaining_ns = end_ns - now_ns
+    if remaining_ns <= 0:
+        return None
+    return max(1, remaining_ns // NS_PER_S)  # a request lives whole seconds
+
+
+def _request_status(end_to_end_id: str, request: PaymentRequest) -> iso.TransactionStatus:
+    """pain.014's status of a stored request: PDNG while open, ACCP once paid, else RJCT."""
+    if request.status is RequestStatus.OPEN:
+        return iso.TransactionStatus(
+            status=iso.PaymentStatus.PDNG, original_end_to_end_id=end_to_end_id
+        )
+    if request.status is RequestStatus.PAID:
+        return iso.TransactionStatus(
+            status=iso.PaymentStatus.ACCP, original_end_to_end_id=end_to_end_id
+        )
+    # Refused with its reason; expired, as one that arrives expired (see _request_to_pay).
+    reason = (
+        request.reason.value
+        if request.status is RequestStatus.REJECTED and request.reason
+        else "AEXR"
+    )
+    return _rejected(end_to_end_id, reason)
+
+
+def _hub_reason(code: iso.ReasonCode) -> ReasonCode | None:
+    """The hub's reason for an ISO one: the same code, its equivalent, or None."""
+    if code.value in ReasonCode.__members__:
+        return ReasonCode(code.value)
+    return _REASON_EQUIVALENTS.get(code)
+
+
+def _refusal_reason(code: iso.ReasonCode | None) -> ReasonCode:
+    """Why a debtor's institution refused a request to pay, in the hub's codes.
+
+    The refusal stands whatever code it carries (rejecting it would leave a request open that
+    its debtor declined), so a code the hub has no equivalent for (AM09, FRAD...) is recorded
+    as CUST: declined for the debtor customer, all the creditor needs to learn.
+    """
+    if code is None:
+        return ReasonCode.CUST
+    return _hub_reason(code) or ReasonCode.CUST
 
 
 def _rejected(end_to_end_id: str, code: str) -> iso.TransactionStatus:

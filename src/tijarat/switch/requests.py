@@ -18,6 +18,7 @@ from tijarat.kernel.identifiers import Iban, MobileNumber
 from tijarat.switch import store
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
+    MAX35,
     NAME_LENGTH_MAX,
     CreditTransfer,
     PaymentRequest,
@@ -27,6 +28,9 @@ from tijarat.switch.model import (
 from tijarat.switch.payments import Payments
 
 REQUEST_LIFETIME_S_MAX = 90 * 86_400  # a "later" request may wait up to 90 days
+# A creditor's end-to-end id already names a different request (ISO's DUPL). A str here
+# because SwitchError (errors.py) lacks it: same stable code once it moves there.
+REQUEST_DUPLICATE = "switch_request_duplicate"
 
 
 class PaymentRequests:
@@ -68,6 +72,29 @@ class PaymentRequests:
         if not 0 < len(creditor_name) <= NAME_LENGTH_MAX:
             raise _invalid("the creditor name is 1 to 140 characters")
         debtor = self.directory.alias(debtor_alias)  # 404 when the number is not a Raast ID
+        if end_to_end_id:
+            end_to_end_id = end_to_end_id[:MAX35]
+            earlier = self._sent(creditor.id, end_to_end_id)
+            if earlier is not None:
+                # The creditor's end-to-end id names one request: the same one re-sent (a
+                # retry) is that request, anything else under its id is refused. The expiry
+                # is not compared: a retry computes its lifetime anew; the first one stands.
+                same = (
+                    earlier.debtor_alias == debtor.number.e164
+                    and earlier.amount_minor == amount_minor
+                    and earlier.creditor_name == creditor_name
+                    and earlier.creditor_alias == creditor_alias
+                    and earlier.creditor_iban == creditor_iban
+                    and earlier.reference == reference
+                )
+                if same:
+                    return earlier
+                raise DomainError(
+                    REQUEST_DUPLICATE,
+                    f"the end-to-end id {end_to_end_id} names another request",
+                    status=409,
+                    fields={"end_to_end_id": end_to_end_id, "request_id": str(earlier.id)},
+                )
         now = self.clock.now_ns()
         request_id = uuid.uuid4()
         with self.engine.begin() as connection:
@@ -83,7 +110,7 @@ class PaymentRequests:
                     amount_minor=amount_minor,
                     currency="PKR",
                     reference=reference,
-                    end_to_end_id=end_to_end_id[:35] if end_to_end_id else None,
+                    end_to_end_id=end_to_end_id or None,
                     expires_at=now + expires_in_s * 1_000_000_000,
                     status=RequestStatus.OPEN.value,
                     reason=None,
@@ -103,6 +130,21 @@ class PaymentRequests:
                 SwitchError.REQUEST_NOT_FOUND, f"no request to pay {request_id}", status=404
             )
         return _request(row)
+
+    def _sent(self, creditor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest | None:
+        """The creditor's request with this end-to-end id (ix_switch_payment_requests_e2e)."""
+        table = store.requests_table
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table)
+                .where(
+                    (table.c.end_to_end_id == end_to_end_id)
+                    & (table.c.creditor_participant_id == creditor_id)
+                )
+                .order_by(table.c.created_at)
+                .limit(1)
+            ).first()
+        return None if row is None else _request(row)
 
     def for_debtor(self, debtor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
         """The request with this creditor end-to-end id addressed to `debtor_id`'s customers."""

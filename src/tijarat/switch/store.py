@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,6 +326,32 @@ def insert_messages(
 
 
 MESSAGES_PER_VALUES = 16
+
+
+def first_inbound_message(
+    connection: sa.Connection,
+    participant_id: uuid.UUID,
+    message_type: str,
+    business_message_ids: Collection[str],
+) -> bytes | None:
+    """The body of the participant's first message of this type received under one of these
+    business message ids, if any (the gateway's duplicate MsgId check).
+
+    One lookup on ix_switch_messages_business_id (participant, business message id).
+    """
+    table = messages_table
+    body = connection.execute(
+        sa.select(table.c.body)
+        .where(
+            (table.c.participant_id == participant_id)
+            & table.c.business_message_id.in_(sorted(business_message_ids))
+            & (table.c.direction == "in")
+            & (table.c.message_type == message_type)
+        )
+        .order_by(table.c.seq)
+        .limit(1)
+    ).scalar_one_or_none()
+    return None if body is None else bytes(body)
 
 
 # ---------------------------------------------------------------------------- the payment path

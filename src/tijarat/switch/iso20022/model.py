@@ -116,8 +116,10 @@ class ReasonCode(StrEnum):
     AC05 = "AC05"  # closed debtor account number
     AC06 = "AC06"  # blocked account
     AC07 = "AC07"  # closed creditor account number
+    AEXR = "AEXR"  # request to pay already expired
     AG01 = "AG01"  # transaction forbidden
     AG03 = "AG03"  # transaction type not supported
+    AG09 = "AG09"  # payment not received
     AM01 = "AM01"  # zero amount
     AM02 = "AM02"  # amount not allowed
     AM03 = "AM03"  # currency not allowed
