@@ -163,7 +163,13 @@ def build(
     clock = clock or SystemClock()
     workers = settings.commit_workers if engine.dialect.name == "postgresql" else 1
     ledger = LedgerService(LedgerStore(engine, clock), commit_workers=workers)
-    switch = SwitchService(engine, ledger, clock)
+    switch = SwitchService(
+        engine,
+        ledger,
+        clock,
+        claim_resolution_s=settings.claim_resolution_s,
+        lookups_per_minute=settings.alias_lookups_per_minute,
+    )
     payments = Payments(switch, payee_timeout_s=settings.payee_timeout_s)
     bulk = BulkPayments(payments)
     requests = PaymentRequests(payments)

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     request_body_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # The switch: how long a payee participant has to accept a credit advice (Raast: 20 s).
     payee_timeout_s: int = Field(default=20, ge=1, le=3_600)
+    # The alias directory: how long a donor has to answer a portability claim before it
+    # completes by itself (Pix gives seven days), and how many Raast ID lookups a
+    # participant may make a minute (misses count: they are what an enumeration makes).
+    # Defaults are switch.model's CLAIM_RESOLUTION_S_DEFAULT and LOOKUPS_PER_MINUTE_DEFAULT.
+    claim_resolution_s: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+    alias_lookups_per_minute: int = Field(default=600, ge=1, le=1_000_000)
     # Bearer token for the operator API (/v1/ledger). A development default only: in
     # production it must be set, or the process refuses to start.
     operator_token: str | None = None

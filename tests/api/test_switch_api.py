@@ -219,3 +219,37 @@ def test_text_iso_20022_cannot_carry_is_refused_at_the_door(
     assert refused.json()["errors"][0]["location"] == ["body", field]
     missing = client.get(f"/v1/switch/payments/{body['end_to_end_id']}", auth=meezan)
     assert missing.status_code == 404
+
+
+def test_a_payee_without_an_endpoint_polls_its_inbox_and_answers(client: TestClient) -> None:
+    meezan = register(client, "MEZNPKKA", "MEZN")
+    habib = register(client, "HABBPKKA", "HABB")
+    sent = client.post(
+        "/v1/switch/payments",
+        json=payment({"creditor_iban": make_pk_iban("HABB", "7").compact}),
+        auth=meezan,
+    )
+    assert sent.json()["status"] == "PDNG", sent.text
+    inbox = client.get("/v1/switch/messages", params={"after": 0}, auth=habib).json()
+    assert [m["message_type"] for m in inbox] == ["pacs.008.001.08"]  # the credit advice
+    assert (
+        client.get("/v1/switch/messages", params={"after": inbox[-1]["seq"]}, auth=habib).json()
+        == []
+    )
+    waiting = client.get("/v1/switch/incoming", auth=habib).json()
+    assert [p["id"] for p in waiting] == [sent.json()["id"]]
+    assert waiting[0]["creditor_iban"] == make_pk_iban("HABB", "7").compact  # the payee's own
+    assert client.get("/v1/switch/incoming", auth=meezan).json() == []
+    answered = client.post(
+        f"/v1/switch/payments/{waiting[0]['id']}/answer", json={"accept": True}, auth=habib
+    )
+    assert answered.json()["status"] == "ACSC", answered.text
+    assert client.get("/v1/switch/incoming", auth=habib).json() == []
+    done = client.get("/v1/switch/incoming", params={"status": "all"}, auth=habib).json()
+    assert [p["status"] for p in done] == ["ACSC"]
+    # The payer was answered PDNG: the ACSC waits in its archive.
+    news = client.get("/v1/switch/messages", params={"after": 0}, auth=meezan).json()
+    assert [m["message_type"] for m in news if m["direction"] == "out"] == ["pacs.002.001.10"]
+    assert (
+        client.get("/v1/switch/incoming", params={"status": "nope"}, auth=habib).status_code == 422
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -168,3 +169,66 @@ def test_a_return_reaches_the_polling_payer_as_a_pacs004(
     assert tx.original_amount == Money(25_000_00, "PKR")
     assert tx.reason.code is iso.ReasonCode.MD06
     assert returned.instructing_agent == iso.Agent(member_id="HABBPKKA")
+
+
+def answer_envelope(code: str, *statuses: iso.TransactionStatus) -> bytes:
+    report = iso.PaymentStatusReport(
+        message_id="A" + uuid.uuid4().hex[:20],
+        created_at=datetime.now(UTC),
+        transactions=statuses,
+    )
+    return iso.build_envelope(iso.Envelope.of(report, sender=code, receiver="RAASTHUB"))
+
+
+def test_a_polling_payee_answers_its_advices_with_a_pacs002(
+    hub: Payments, container: Container
+) -> None:
+    accepted, refused = hub.submit("MEZNPKKA", transfer()), hub.submit("MEZNPKKA", transfer())
+    advices = [m for m in inbox(container, "HABBPKKA") if isinstance(m, iso.CustomerCreditTransfer)]
+    by_uetr = {m.transactions[0].uetr: m.transactions[0] for m in advices}
+    first, second = by_uetr[accepted.request.uetr], by_uetr[refused.request.uetr]
+    habib = container.switch.participant("HABBPKKA")
+    body = answer_envelope(
+        "HABBPKKA",
+        iso.TransactionStatus(
+            status=iso.PaymentStatus.ACSC,
+            original_end_to_end_id=first.end_to_end_id,
+            original_uetr=first.uetr,
+        ),
+        iso.TransactionStatus(  # named by its end-to-end and transaction ids only
+            status=iso.PaymentStatus.RJCT,
+            original_end_to_end_id=second.end_to_end_id,
+            original_transaction_id=second.transaction_id,
+            reasons=(iso.Reason(code=iso.ReasonCode.AC04),),
+        ),
+        iso.TransactionStatus(
+            status=iso.PaymentStatus.ACSC,
+            original_uetr=uuid.uuid4(),  # no such payment
+        ),
+    )
+    answer = iso.parse_envelope(container.gateway.receive(habib, body)).document
+    assert isinstance(answer, iso.PaymentStatusReport)
+    assert [
+        (t.status.value, t.reasons[0].code.value if t.reasons else None)
+        for t in answer.transactions
+    ] == [
+        ("ACSC", None),
+        ("RJCT", "AC04"),
+        ("RJCT", "AG09"),
+    ]
+    assert hub.payment(accepted.id).status is PaymentStatus.SETTLED
+    assert (hub.payment(refused.id).status, hub.payment(refused.id).reason) == (
+        PaymentStatus.REJECTED,
+        ReasonCode.AC04,
+    )
+    # The payer was answered PDNG: both outcomes are in its archive.
+    assert sorted(statuses(inbox(container, "MEZNPKKA"))) == [("ACSC", None), ("RJCT", "AC04")]
+    # The payer cannot decide a payment it sent.
+    mezn = container.switch.participant("MEZNPKKA")
+    again = answer_envelope(
+        "MEZNPKKA",
+        iso.TransactionStatus(status=iso.PaymentStatus.ACSC, original_uetr=accepted.request.uetr),
+    )
+    (refusal,) = iso.parse_envelope(container.gateway.receive(mezn, again)).document.transactions  # type: ignore[attr-defined]
+    assert refusal.reasons[0].code is iso.ReasonCode.AG09
+    assert container.ledger.verify().ok

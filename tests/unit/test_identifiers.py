@@ -371,7 +371,7 @@ def test_any_single_digit_change_is_caught(position: int, replacement: str) -> N
         ("Syed Ali Raza Naqvi", "SY*** AL*** RA*** NAQVI"),
         ("M. Ali", "M.*** ALI"),
         ("A B", "A*** B"),
-        ("Zainab", "ZAINAB"),
+        ("Zainab", "ZAI***"),
         ("", ""),
         ("   ", ""),
     ],

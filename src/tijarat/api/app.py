@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tijarat import __version__
@@ -122,33 +123,82 @@ class Edges:
         limit = self.limit()
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            refusal = problem(
-                413,
-                "request_too_large",
-                f"request bodies are limited to {limit} bytes",
-                instance=scope["path"],
-            )
-            await refusal(scope, receive, send)
+            await _too_large(limit, scope)(scope, receive, send)
             return
         status = 500  # what is recorded if the app fails before it answers
         began = time.perf_counter()
+        # The declared length is not the only way in: a chunked body has none, so the bytes
+        # are counted as they arrive, and the app never reads more than the limit.
+        received = 0
+        too_large = started = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
+        async def counted_receive() -> Message:
+            nonlocal received, too_large
+            if too_large:  # an app that swallowed the refusal and reads on
+                raise RequestTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    raise RequestTooLarge
+            return message
+
+        async def forward(message: Message) -> None:
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 echoed = (b"x-request-id", request_id.encode("latin-1", "replace"))
                 message["headers"] = [*message.get("headers", []), echoed]
             await send(message)
 
+        async def send_with_id(message: Message) -> None:
+            if not too_large:
+                await forward(message)
+            elif not started:
+                # Whatever the app answers to a body cut short, the answer is the 413.
+                await _too_large(limit, scope)(scope, receive, forward)
+            # else: the app's own answer after the refusal (or after the limit): dropped
+
         try:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, counted_receive, send_with_id)
+        except RequestTooLarge:
+            if started:
+                if status == HTTP_413:
+                    return  # refused already, in send_with_id
+                raise  # an answer began before the body passed the limit: cut it off
+            await _too_large(limit, scope)(scope, receive, forward)
         finally:
             route = scope.get("route")
             REQUEST_SECONDS.labels(
                 scope["method"], getattr(route, "path", "unmatched"), str(status)
             ).observe(time.perf_counter() - began)
+
+
+HTTP_413 = 413
+
+
+def _too_large(limit: int, scope: Scope) -> Response:
+    return problem(
+        HTTP_413,
+        "request_too_large",
+        f"request bodies are limited to {limit} bytes",
+        instance=scope["path"],
+    )
+
+
+class RequestTooLarge(HTTPException):
+    """Raised by a request's receive once its body passes the limit.
+
+    An HTTPException so that FastAPI, which turns any other error met while reading a
+    body into a 400, lets it through to the 413 problem handler; whatever handles it,
+    Edges makes sure the answer is the 413 problem+json.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(HTTP_413, "the request body is over the limit")
 
 
 SWEEP_INTERVAL_S = 1.0

@@ -9,8 +9,8 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
@@ -22,14 +22,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tijarat.api.deps import OperatorDep
 from tijarat.api.errors import domain_problem
 from tijarat.bootstrap import Container
-from tijarat.kernel.clock import to_ns
+from tijarat.kernel.clock import PAKISTAN, to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.money import Money
-from tijarat.switch.model import Participant, ParticipantStatus, PayeeDecision
+from tijarat.switch import iso20022 as iso
+from tijarat.switch.errors import SwitchError
+from tijarat.switch.iso20022.errors import Iso20022Error
+from tijarat.switch.model import (
+    AliasClaim,
+    ClaimStatus,
+    Participant,
+    ParticipantStatus,
+    PayeeDecision,
+    PaymentStatus,
+)
+from tijarat.switch.payments import INCOMING_PAGE_MAX
 from tijarat.switch.schemas import (
     AliasIn,
     AliasOut,
     AnswerIn,
+    AuditEventOut,
+    ClaimDetailOut,
     ClaimIn,
     ClaimOut,
     CreditTransferIn,
@@ -43,7 +56,9 @@ from tijarat.switch.schemas import (
     PaymentOut,
     RegisteredOut,
     ReturnIn,
+    SettlementReportOut,
 )
+from tijarat.switch.service import CLAIMS_PAGE_DEFAULT, CLAIMS_PAGE_MAX
 
 router = APIRouter(prefix="/v1/switch", tags=["switch"])
 PAYMENTS_PATH = "/v1/switch/payments"
@@ -189,26 +204,94 @@ async def unlink(number: str, me: ParticipantDep, container: ContainerDep) -> Re
 
 @router.post("/claims", status_code=201)
 async def claim(body: ClaimIn, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
-    return ClaimOut.of(
-        await run_in_threadpool(
-            container.switch.open_claim, me.code, body.number, body.iban, body.account_title
-        )
-    )
+    def run() -> ClaimOut:
+        opened = container.switch.open_claim(me.code, body.number, body.iban, body.account_title)
+        return _claim_out(container, me, opened)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/claims")
+async def claims(
+    me: ParticipantDep,
+    container: ContainerDep,
+    status: ClaimStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=CLAIMS_PAGE_MAX)] = CLAIMS_PAGE_DEFAULT,
+) -> list[ClaimOut]:
+    """Claims the caller made or must answer as donor, newest first (`?status=open`: the
+    donor's claims to put to its customers)."""
+
+    def run() -> list[ClaimOut]:
+        found = container.switch.claims_of(me.code, status, limit)
+        return [_claim_out(container, me, one) for one in found]
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/claims/{claim_id}")
+async def claim_detail(
+    claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep
+) -> ClaimDetailOut:
+    """A claim with its audit trail, to its claimant and its donor only."""
+
+    def run() -> ClaimDetailOut:
+        found, trail = container.switch.claim_of(me.code, claim_id)
+        events = [
+            AuditEventOut(
+                action=entry.action,
+                participant=(
+                    container.switch.participant_by_id_cached(entry.participant_id).code
+                    if entry.participant_id is not None
+                    else None
+                ),
+                at=entry.at,
+                detail=entry.detail,
+            )
+            for entry in trail
+        ]
+        shown = _claim_out(container, me, found)
+        return ClaimDetailOut(**shown.model_dump(), audit=events)
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/claims/{claim_id}/confirm")
-async def confirm(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> AliasOut:
-    return AliasOut.of(await run_in_threadpool(container.switch.confirm_claim, me.code, claim_id))
+async def confirm(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
+    """The donor's customer confirmed: the alias moves. Answers the completed claim as the
+    donor sees it, not the new link: the claimant's customer's IBAN is not the donor's."""
+
+    def run() -> ClaimOut:
+        container.switch.confirm_claim(me.code, claim_id)
+        return _claim_out(container, me, container.switch.claim(claim_id))
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/claims/{claim_id}/reject")
 async def reject(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
-    return ClaimOut.of(await run_in_threadpool(container.switch.reject_claim, me.code, claim_id))
+    def run() -> ClaimOut:
+        return _claim_out(container, me, container.switch.reject_claim(me.code, claim_id))
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/claims/{claim_id}/cancel")
 async def cancel(claim_id: uuid.UUID, me: ParticipantDep, container: ContainerDep) -> ClaimOut:
-    return ClaimOut.of(await run_in_threadpool(container.switch.cancel_claim, me.code, claim_id))
+    def run() -> ClaimOut:
+        return _claim_out(container, me, container.switch.cancel_claim(me.code, claim_id))
+
+    return await run_in_threadpool(run)
+
+
+def _claim_out(container: Container, me: Participant, found: AliasClaim) -> ClaimOut:
+    # Blocks (participants not cached yet are read): call it on a worker thread.
+    code_of = container.switch.participant_by_id_cached
+    return ClaimOut.of(
+        found,
+        viewer_id=me.id,
+        claimant_code=code_of(found.claimant_id).code,
+        donor_code=code_of(found.donor_id).code,
+    )
 
 
 @router.post(PAYMENTS_PATH.removeprefix(router.prefix))
@@ -220,7 +303,8 @@ async def pay(body: CreditTransferIn, me: ParticipantDep, container: ContainerDe
 
 async def _pay(container: Container, me: Participant, body: CreditTransferIn) -> PaymentOut:
     # Carried out in a group with the payments that arrive meanwhile (switch/grouping.py).
-    return PaymentOut.of(await container.payment_queue.submit_async(me.code, body.to_model()))
+    paid = await container.payment_queue.submit_async(me.code, body.to_model())
+    return PaymentOut.of(paid, viewer_id=me.id)
 
 
 class PaymentsFastPath:
@@ -317,7 +401,8 @@ def _recognised(
 
 @router.get("/payments/{end_to_end_id}")
 async def status(end_to_end_id: str, me: ParticipantDep, container: ContainerDep) -> PaymentOut:
-    return PaymentOut.of(await run_in_threadpool(container.payments.status, me.code, end_to_end_id))
+    found = await run_in_threadpool(container.payments.status, me.code, end_to_end_id)
+    return PaymentOut.of(found, viewer_id=me.id)
 
 
 @router.post("/payments/{payment_id}/answer")
@@ -326,25 +411,23 @@ async def answer(
 ) -> PaymentOut:
     """The payee's answer to a credit advice: accept (settles) or reject with a reason."""
     decision = PayeeDecision(accept=body.accept, reason=body.reason)
-    return PaymentOut.of(
-        await run_in_threadpool(container.payments.answer, me.code, payment_id, decision)
-    )
+    answered = await run_in_threadpool(container.payments.answer, me.code, payment_id, decision)
+    return PaymentOut.of(answered, viewer_id=me.id)
 
 
 @router.post("/payments/{payment_id}/returns")
 async def give_back(
     payment_id: uuid.UUID, body: ReturnIn, me: ParticipantDep, container: ContainerDep
 ) -> PaymentOut:
-    return PaymentOut.of(
-        await run_in_threadpool(
-            container.payments.return_payment,
-            me.code,
-            payment_id,
-            body.amount_minor,
-            body.reason,
-            body.return_id,
-        )
+    returned = await run_in_threadpool(
+        container.payments.return_payment,
+        me.code,
+        payment_id,
+        body.amount_minor,
+        body.reason,
+        body.return_id,
     )
+    return PaymentOut.of(returned, viewer_id=me.id)
 
 
 # ---------------------------------------------------------------------- ISO 20022
@@ -361,9 +444,27 @@ async def iso20022(request: Request, me: ParticipantDep, container: ContainerDep
 
     pacs.008 is answered with pacs.002 per transaction; pacs.028 with pacs.002.
     """
-    body = await request.body()
+    body = await _body_at_most(request, iso.MESSAGE_BYTES_MAX)
     answer = await run_in_threadpool(container.gateway.receive, me, body)
     return Response(answer, media_type=XML)
+
+
+async def _body_at_most(request: Request, limit: int) -> bytes:
+    """The body, refused (413 iso20022_too_large) as soon as it passes `limit`: a message
+    over the limit is never read whole to be found too large."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise DomainError(
+                Iso20022Error.TOO_LARGE,
+                f"ISO 20022 messages are limited to {limit} bytes",
+                status=413,
+                fields={"size_max": limit},
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.get("/messages")
@@ -371,10 +472,31 @@ async def messages(
     me: ParticipantDep,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[int | None, Query(ge=0)] = None,
 ) -> list[dict[str, object]]:
-    """The participant's archived ISO 20022 messages, newest first."""
-    rows = await run_in_threadpool(container.gateway.archive, me, limit)
+    """The participant's archived ISO 20022 messages (sent and received), newest first; with
+    `after` (the `seq` of the last one read), those archived since, oldest first: the inbox
+    of a participant without an endpoint (its credit advices and status reports)."""
+    rows = await run_in_threadpool(lambda: container.gateway.archive(me, limit, after=after))
     return [{**row, "id": str(row["id"])} for row in rows]
+
+
+@router.get("/incoming")
+async def incoming(
+    me: ParticipantDep,
+    container: ContainerDep,
+    status: Literal["PDNG", "ACSC", "RJCT", "all"] = "PDNG",
+    since_ns: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=INCOMING_PAGE_MAX)] = 100,
+) -> list[PaymentOut]:
+    """Payments to the caller, oldest first (pending ones by default: what it has to answer
+    with POST /payments/{id}/answer or a pacs.002). The next page starts at the last one's
+    `created_at`."""
+    chosen = None if status == "all" else PaymentStatus(status)
+    found = await run_in_threadpool(
+        lambda: container.payments.incoming(me.code, status=chosen, since_ns=since_ns, limit=limit)
+    )
+    return [PaymentOut.of(payment, viewer_id=me.id) for payment in found]
 
 
 @router.get("/messages/{message_id}", response_class=Response)
@@ -403,3 +525,67 @@ async def statement(
     end_ns = to_ns(end) if end else (1 << 63) - 1
     body = await run_in_threadpool(container.gateway.settlement_statement, me, start_ns, end_ns)
     return Response(body, media_type=XML)
+
+
+# ---------------------------------------------------------------------- settlement reports
+
+
+@router.get("/settlement/report")
+async def settlement_report(
+    me: ParticipantDep, container: ContainerDep, start: str, end: str
+) -> SettlementReportOut:
+    """The caller's settlement position over a period: opening and closing positions, what
+    was sent, received, returned and funded (counts and values).
+
+    `start` and `end` are RFC 3339 times (with an offset) or dates; a date is a settlement
+    day in Pakistan time, and an `end` date counts whole (`start=2026-11-24&end=2026-11-24`
+    is that one day). The period is [start, end).
+    """
+    return await _report(container, me.code, start, end)
+
+
+@router.get("/participants/{code}/settlement/report")
+async def participant_settlement_report(
+    code: str, container: ContainerDep, _: OperatorDep, start: str, end: str
+) -> SettlementReportOut:
+    """The operator's view of any participant's settlement report (same period rules)."""
+    return await _report(container, code, start, end)
+
+
+async def _report(container: Container, code: str, start: str, end: str) -> SettlementReportOut:
+    start_ns, end_ns = _moment(start, "start", end=False), _moment(end, "end", end=True)
+    if start_ns >= end_ns:
+        raise _period_invalid("start must be before end", start=start[:64], end=end[:64])
+
+    def run() -> SettlementReportOut:
+        # The report reads the period's ledger statement page after page, however long.
+        return SettlementReportOut.of(container.payments.settlement_report(code, start_ns, end_ns))
+
+    return await run_in_threadpool(run)
+
+
+def _moment(text: str, name: str, *, end: bool) -> int:
+    """An RFC 3339 time with an offset, or a date (midnight in Pakistan; an end date counts
+    whole, so its period ends at the next midnight)."""
+    try:
+        if len(text) == len("2026-11-24"):
+            midnight = datetime.combine(date.fromisoformat(text), time(), PAKISTAN)
+            moment = midnight + timedelta(days=1) if end else midnight
+        else:
+            moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
+        raise _period_invalid(
+            f"{name} must be an RFC 3339 time or a date", **{name: text[:64]}
+        ) from None
+    if moment.tzinfo is None:
+        raise _period_invalid(
+            f"{name} needs a time zone, e.g. 2026-11-24T00:00:00+05:00", **{name: text[:64]}
+        )
+    moment_ns = to_ns(moment)
+    if not 0 <= moment_ns < 1 << 63:  # what the ledger's 64-bit timestamps can hold
+        raise _period_invalid(f"{name} must be between 1970 and 2262", **{name: text[:64]})
+    return moment_ns
+
+
+def _period_invalid(message: str, **fields: object) -> DomainError:
+    return DomainError(SwitchError.REPORT_PERIOD_INVALID, message, status=422, fields=fields)

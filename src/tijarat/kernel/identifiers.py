@@ -300,9 +300,18 @@ def mask_name(full_name: str) -> str:
 
     Rule: upper-case every word; every word except the last keeps its first 3 letters
     (first 2 when the word has at most 4 letters) followed by "***"; the last word is shown
-    in full. "Muhammad Asif Khan" -> "MUH*** AS*** KHAN". A one-word name is shown in full.
-    Whitespace-only input gives "".
+    in full. "Muhammad Asif Khan" -> "MUH*** AS*** KHAN". A one-word name has no last name
+    to show: its word is masked like the others, and keeps at most all letters but one
+    ("Ayesha" -> "AYE***", "Ali" -> "AL***", "Al" -> "A***"), so that a lookup never
+    answers a whole name. Whitespace-only input gives "".
     """
     words = full_name.upper().split()
-    masked = [word[: 2 if len(word) <= 4 else 3] + "***" for word in words[:-1]]
+    if len(words) == 1:
+        (word,) = words
+        return word[: min(_kept(word), len(word) - 1)] + "***"
+    masked = [word[: _kept(word)] + "***" for word in words[:-1]]
     return " ".join([*masked, *words[-1:]])
+
+
+def _kept(word: str) -> int:
+    return 2 if len(word) <= 4 else 3

@@ -30,6 +30,8 @@ class SwitchError(StrEnum):
     REQUEST_NOT_FOUND = "switch_request_not_found"
     REQUEST_NOT_OPEN = "switch_request_not_open"
     REQUEST_INVALID = "switch_request_invalid"
+    REQUEST_DUPLICATE = "switch_request_duplicate"  # its end-to-end id names another request
+    REPORT_PERIOD_INVALID = "switch_report_period_invalid"
     BULK_INVALID = "switch_bulk_invalid"
     HEADER_NOT_YOURS = "switch_header_not_yours"
     MESSAGE_NOT_ACCEPTED = "switch_message_not_accepted"

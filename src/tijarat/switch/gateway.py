@@ -53,7 +53,7 @@ from tijarat.switch.model import (
     RequestStatus,
 )
 from tijarat.switch.payments import Payments
-from tijarat.switch.requests import REQUEST_DUPLICATE, PaymentRequests
+from tijarat.switch.requests import PaymentRequests
 
 REQUEST_LIFETIME_S_DEFAULT = 3_600  # a pain.013 without an expiry is a "now" request
 RETURN_NAMESPACE = uuid.UUID("5f0d7c1e-9b2a-4c3d-8e4f-a1b2c3d4e5f6")
@@ -69,6 +69,7 @@ STATUS_LOOKBACK_S = 35 * 86_400  # a payee's pacs.028 without a UETR: payments t
 # the ones the hub acts on. Answers name the original by MsgId, so two messages under one id
 # would make every report about them ambiguous.
 _UNIQUE_MESSAGE_IDS = {
+    iso.MessageType.PACS_002.value,  # a polling payee's decisions
     iso.MessageType.PACS_008.value,
     iso.MessageType.PACS_004.value,
     iso.MessageType.PACS_028.value,
@@ -126,6 +127,11 @@ class Gateway:
                 original_message_name=iso.MessageType.PACS_008.value,
             )
             answer = self._report((original,), statuses)
+        elif isinstance(document, iso.PaymentStatusReport):
+            # A payee that polls answers the credit advices in its archive (Payments.polls).
+            answer = self._report(
+                (), [self._answer(participant, tx) for tx in document.transactions]
+            )
         elif isinstance(document, iso.PaymentStatusRequest):
             answer = self._report(
                 (), [self._status(participant, tx) for tx in document.transactions]
@@ -272,7 +278,7 @@ class Gateway:
                 except DomainError as error:
                     code = {
                         "switch_alias_not_found": "AC03",
-                        REQUEST_DUPLICATE: "DUPL",  # its end-to-end id names another request
+                        SwitchError.REQUEST_DUPLICATE: "DUPL",  # names another request
                     }.get(error.code, "FF01")
                     statuses.append(_rejected(tx.end_to_end_id, code))
             groups.append(
@@ -501,20 +507,9 @@ class Gateway:
         for status in report.transactions:
             if status.original_end_to_end_id not in (None, payment.request.end_to_end_id):
                 continue
-            if status.status in (
-                iso.PaymentStatus.ACSC,
-                iso.PaymentStatus.ACCC,
-                iso.PaymentStatus.ACSP,
-            ):
-                return PayeeDecision(accept=True)
-            if status.status is iso.PaymentStatus.RJCT:
-                code = status.reasons[0].code if status.reasons and status.reasons[0].code else None
-                reason = (
-                    ReasonCode(code.value)
-                    if code and code.value in ReasonCode.__members__
-                    else ReasonCode.BE01
-                )
-                return PayeeDecision(accept=False, reason=reason)
+            decision = _decision_of(status)
+            if decision is not None:
+                return decision
         return None
 
     def status_report(self, participant: Participant, payment: Payment) -> bytes:
@@ -539,22 +534,27 @@ class Gateway:
         return ArchivedMessage(participant.id, "out", kind, report.message_id, out)
 
     # ------------------------------------------------------------------ archive
-    def archive(self, participant: Participant, limit: int = 100) -> list[dict[str, Any]]:
-        """The participant's messages, newest first, without their bodies."""
+    def archive(
+        self, participant: Participant, limit: int = 100, *, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The participant's messages without their bodies: the newest first, or, given
+        `after` (a `seq` from an earlier page), those archived since, oldest first, which is
+        how a participant that polls reads its inbox without missing one."""
         table = store.messages_table
+        query = sa.select(
+            table.c.seq,
+            table.c.id,
+            table.c.direction,
+            table.c.message_type,
+            table.c.business_message_id,
+            table.c.created_at,
+        ).where(table.c.participant_id == participant.id)
+        if after is None:
+            query = query.order_by(table.c.seq.desc())
+        else:
+            query = query.where(table.c.seq > after).order_by(table.c.seq)
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(
-                    table.c.id,
-                    table.c.direction,
-                    table.c.message_type,
-                    table.c.business_message_id,
-                    table.c.created_at,
-                )
-                .where(table.c.participant_id == participant.id)
-                .order_by(table.c.seq.desc())
-                .limit(max(1, min(limit, ARCHIVE_PAGE_MAX)))
-            ).all()
+            rows = connection.execute(query.limit(max(1, min(limit, ARCHIVE_PAGE_MAX)))).all()
         return [dict(row._mapping) for row in rows]  # noqa: SLF001 - SQLAlchemy's public row API
 
     def message(self, participant: Participant, message_id: uuid.UUID) -> bytes:
@@ -665,8 +665,31 @@ class Gateway:
             )
         return _status_of(self.payments.payment(payment_id))
 
+    def _answer(self, payee: Participant, tx: iso.TransactionStatus) -> iso.TransactionStatus:
+        """pacs.002 from a payee: its decision on a payment to it, answered with the
+        payment's status after it (the first decision stands; an unknown one is AG09)."""
+        decision = _decision_of(tx)
+        payment_id = self._payment_asked(payee, tx, payee_only=True)
+        if payment_id is None or decision is None:
+            reason = iso.ReasonCode.AG09 if payment_id is None else iso.ReasonCode.FF01
+            text = (
+                _NOT_FOUND_TEXT if payment_id is None else "a decision is ACSC, ACCC, ACSP or RJCT"
+            )
+            return iso.TransactionStatus(
+                status=iso.PaymentStatus.RJCT,
+                original_end_to_end_id=tx.original_end_to_end_id,
+                original_transaction_id=tx.original_transaction_id,
+                original_uetr=tx.original_uetr,
+                reasons=(iso.Reason(code=reason, additional_information=(text,)),),
+            )
+        return _status_of(self.payments.answer(payee.code, payment_id, decision))
+
     def _payment_asked(
-        self, participant: Participant, tx: iso.StatusRequestTransaction
+        self,
+        participant: Participant,
+        tx: iso.StatusRequestTransaction | iso.TransactionStatus,
+        *,
+        payee_only: bool = False,
     ) -> uuid.UUID | None:
         table = store.payments_table
         named = []
@@ -689,6 +712,8 @@ class Gateway:
             if tx.original_uetr is None
             else [(table.c.payer_id == participant.id) | (table.c.payee_id == participant.id)]
         )
+        if payee_only:
+            sides = [recent if tx.original_uetr is None else table.c.payee_id == participant.id]
         with self.engine.connect() as connection:
             for side in sides:
                 found = connection.execute(sa.select(table.c.id).where(side, *named).limit(2)).all()
@@ -769,6 +794,18 @@ def _request_status(end_to_end_id: str, request: PaymentRequest) -> iso.Transact
         else "AEXR"
     )
     return _rejected(end_to_end_id, reason)
+
+
+def _decision_of(status: iso.TransactionStatus) -> PayeeDecision | None:
+    """A payee's decision in a pacs.002: ACSC, ACCC or ACSP accept; RJCT rejects with its
+    reason (BE01 when the hub has no such code); anything else (PDNG) decides nothing."""
+    if status.status in (iso.PaymentStatus.ACSC, iso.PaymentStatus.ACCC, iso.PaymentStatus.ACSP):
+        return PayeeDecision(accept=True)
+    if status.status is iso.PaymentStatus.RJCT:
+        code = status.reasons[0].code if status.reasons and status.reasons[0].code else None
+        reason = ReasonCode(code.value) if code and code.value in ReasonCode.__members__ else None
+        return PayeeDecision(accept=False, reason=reason or ReasonCode.BE01)
+    return None
 
 
 def _hub_reason(code: iso.ReasonCode) -> ReasonCode | None:

@@ -28,9 +28,6 @@ from tijarat.switch.model import (
 from tijarat.switch.payments import Payments
 
 REQUEST_LIFETIME_S_MAX = 90 * 86_400  # a "later" request may wait up to 90 days
-# A creditor's end-to-end id already names a different request (ISO's DUPL). A str here
-# because SwitchError (errors.py) lacks it: same stable code once it moves there.
-REQUEST_DUPLICATE = "switch_request_duplicate"
 
 
 class PaymentRequests:
@@ -90,7 +87,7 @@ class PaymentRequests:
                 if same:
                     return earlier
                 raise DomainError(
-                    REQUEST_DUPLICATE,
+                    SwitchError.REQUEST_DUPLICATE,
                     f"the end-to-end id {end_to_end_id} names another request",
                     status=409,
                     fields={"end_to_end_id": end_to_end_id, "request_id": str(earlier.id)},

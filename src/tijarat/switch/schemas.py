@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from tijarat.kernel.clock import from_ns
+from tijarat.kernel.identifiers import mask_name
 from tijarat.switch.iso20022.values import REFUSED_CHARACTER
 from tijarat.switch.model import (
     Alias,
@@ -17,6 +20,7 @@ from tijarat.switch.model import (
     ParticipantCategory,
     Payment,
     ReasonCode,
+    SettlementReport,
 )
 
 
@@ -141,16 +145,54 @@ class ClaimIn(_In):
 
 
 class ClaimOut(BaseModel):
+    """A portability claim as one of its two sides sees it.
+
+    The claimant's customer's IBAN and full title are shown to the claimant alone: the
+    donor learns who claims the number and a masked title, enough to put the claim to its
+    customer, and no more than a lookup would give it.
+    """
+
     id: uuid.UUID
     number: str
     status: str
+    claimant: str = Field(description="code of the participant claiming the number")
+    donor: str = Field(description="code of the participant that held it when claimed")
+    masked_title: str
+    iban: str | None = Field(description="the claimant's customer's IBAN; claimant only")
+    account_title: str | None = Field(description="the full title; claimant only")
+    created_at: int
     resolve_after: int
+    resolved_at: int | None
 
     @classmethod
-    def of(cls, c: AliasClaim) -> ClaimOut:
+    def of(
+        cls, c: AliasClaim, *, viewer_id: uuid.UUID, claimant_code: str, donor_code: str
+    ) -> ClaimOut:
+        mine = viewer_id == c.claimant_id
         return cls(
-            id=c.id, number=c.number.e164, status=c.status.value, resolve_after=c.resolve_after
+            id=c.id,
+            number=c.number.e164,
+            status=c.status.value,
+            claimant=claimant_code,
+            donor=donor_code,
+            masked_title=mask_name(c.account_title),
+            iban=c.iban.compact if mine else None,
+            account_title=c.account_title if mine else None,
+            created_at=c.created_at,
+            resolve_after=c.resolve_after,
+            resolved_at=c.resolved_at,
         )
+
+
+class AuditEventOut(BaseModel):
+    action: str
+    participant: str | None = Field(description="who acted; null when the hub did")
+    at: int
+    detail: str
+
+
+class ClaimDetailOut(ClaimOut):
+    audit: list[AuditEventOut] = Field(description="the claim's steps, in order")
 
 
 class CreditTransferIn(_In):
@@ -182,11 +224,17 @@ class PaymentOut(BaseModel):
     uetr: uuid.UUID
     amount_minor: int
     currency: str
-    creditor_iban: str | None
+    creditor_iban: str | None = Field(
+        description="to the payee, and to a payer that paid to an IBAN; never a payer's "
+        "answer for a payment to a Raast ID"
+    )
     returned_minor: int
 
     @classmethod
-    def of(cls, p: Payment) -> PaymentOut:
+    def of(cls, p: Payment, *, viewer_id: uuid.UUID) -> PaymentOut:
+        # A payer that named a Raast ID sees no IBAN, whatever the outcome: else sending
+        # impossible payments (AM04) would turn numbers into IBANs past the lookup limit.
+        shown = viewer_id == p.payee_id or p.request.creditor_alias is None
         return cls(
             id=p.id,
             status=p.status.value,
@@ -195,7 +243,7 @@ class PaymentOut(BaseModel):
             uetr=p.request.uetr,
             amount_minor=p.request.amount_minor,
             currency=p.request.currency,
-            creditor_iban=p.creditor_iban,
+            creditor_iban=p.creditor_iban if shown else None,
             returned_minor=p.returned_minor,
         )
 
@@ -209,3 +257,43 @@ class ReturnIn(_In):
     return_id: uuid.UUID
     amount_minor: int = Field(gt=0)
     reason: ReasonCode
+
+
+class SettlementReportOut(BaseModel):
+    """A participant's settlement position over [start, end), in PKR minor units."""
+
+    participant: str
+    currency: str
+    start: datetime
+    end: datetime
+    from_timestamp: int
+    to_timestamp: int
+    opening_minor: int
+    closing_minor: int
+    sent_count: int
+    sent_minor: int
+    received_count: int
+    received_minor: int
+    returned_out_minor: int
+    returned_in_minor: int
+    funded_minor: int
+
+    @classmethod
+    def of(cls, r: SettlementReport) -> SettlementReportOut:
+        return cls(
+            participant=r.participant_code,
+            currency="PKR",
+            start=from_ns(r.from_timestamp),
+            end=from_ns(r.to_timestamp),
+            from_timestamp=r.from_timestamp,
+            to_timestamp=r.to_timestamp,
+            opening_minor=r.opening_minor,
+            closing_minor=r.closing_minor,
+            sent_count=r.sent_count,
+            sent_minor=r.sent_minor,
+            received_count=r.received_count,
+            received_minor=r.received_minor,
+            returned_out_minor=r.returned_out_minor,
+            returned_in_minor=r.returned_in_minor,
+            funded_minor=r.funded_minor,
+        )

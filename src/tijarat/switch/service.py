@@ -49,6 +49,8 @@ from tijarat.switch.model import (
 HUB_LEDGER_DEFAULT = 586  # ledger ids follow ISO 4217 numeric codes: 586 is PKR
 HUB_NAMESPACE = uuid.UUID("2b0d3c55-41f4-4c07-9a55-1f1f8d0a7a11")
 WINDOW_S = 60
+CLAIMS_PAGE_DEFAULT = 100
+CLAIMS_PAGE_MAX = 500
 SECRET_BYTES = 32
 
 
@@ -763,7 +765,9 @@ class SwitchService:
         with self.engine.begin() as connection:
             donor = self._participant(connection, donor_code)
             claim = self._open(connection, claim_id, donor.id, "donor_id")
-            self._complete(connection, claim, self.clock.now_ns(), "confirmed at the donor")
+            self._complete(
+                connection, claim, self.clock.now_ns(), "confirmed at the donor", actor_id=donor.id
+            )
         return self.alias(claim.number.e164)
 
     def reject_claim(self, donor_code: str, claim_id: uuid.UUID) -> AliasClaim:
@@ -784,10 +788,52 @@ class SwitchService:
                 )
             ).all()
             for row in rows:
+                # No participant acted: the hub completes it, and the trail says so.
                 self._complete(
-                    connection, store.claim_from_row(row), now, "resolution period passed"
+                    connection,
+                    store.claim_from_row(row),
+                    now,
+                    "resolution period passed",
+                    actor_id=None,
                 )
         return len(rows)
+
+    def claims_of(
+        self, code: str, status: ClaimStatus | None = None, limit: int = CLAIMS_PAGE_DEFAULT
+    ) -> Sequence[AliasClaim]:
+        """The claims `code` made or must answer (as donor), newest first: the donor's inbox."""
+        limit = max(1, min(limit, CLAIMS_PAGE_MAX))  # the API refuses what is out of range
+        claims = store.claims_table
+        with self.engine.connect() as connection:
+            participant = self._participant(connection, code)
+            query = sa.select(claims).where(
+                (claims.c.claimant_id == participant.id) | (claims.c.donor_id == participant.id)
+            )
+            if status is not None:
+                query = query.where(claims.c.status == status.value)
+            rows = connection.execute(
+                query.order_by(claims.c.created_at.desc(), claims.c.id).limit(limit)
+            ).all()
+        return [store.claim_from_row(row) for row in rows]
+
+    def claim_of(self, code: str, claim_id: uuid.UUID) -> tuple[AliasClaim, Sequence[AuditEntry]]:
+        """A claim and its audit trail, for its claimant or donor only (404 to anyone else)."""
+        with self.engine.connect() as connection:
+            participant = self._participant(connection, code)
+            row = connection.execute(
+                sa.select(store.claims_table).where(store.claims_table.c.id == claim_id)
+            ).first()
+            if row is None or participant.id not in (row.claimant_id, row.donor_id):
+                raise DomainError(SwitchError.CLAIM_NOT_FOUND, f"no claim {claim_id}", status=404)
+            trail = connection.execute(
+                sa.select(store.audit_table)
+                .where(
+                    (store.audit_table.c.number == row.number)  # the indexed column
+                    & (store.audit_table.c.claim_id == claim_id)
+                )
+                .order_by(store.audit_table.c.seq)
+            ).all()
+        return store.claim_from_row(row), [store.audit_from_row(entry) for entry in trail]
 
     def audit(self, number: str) -> Sequence[AuditEntry]:
         mobile = MobileNumber.parse(number)
@@ -880,7 +926,15 @@ class SwitchService:
             )
         return self.claim(claim_id)
 
-    def _complete(self, connection: sa.Connection, claim: AliasClaim, now: int, why: str) -> None:
+    def _complete(
+        self,
+        connection: sa.Connection,
+        claim: AliasClaim,
+        now: int,
+        why: str,
+        *,
+        actor_id: uuid.UUID | None,
+    ) -> None:
         connection.execute(
             store.aliases_table.update()
             .where(store.aliases_table.c.number == claim.number.e164)
@@ -901,7 +955,7 @@ class SwitchService:
             claim.number.e164,
             "claim_completed",
             now,
-            participant_id=claim.claimant_id,
+            participant_id=actor_id,  # who acted: the donor, or None when the period passed
             claim_id=claim.id,
             detail=why,
         )
