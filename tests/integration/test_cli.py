@@ -107,6 +107,9 @@ def test_demo_archive_holds_schema_valid_messages_and_a_decodable_qr(tmp_path: P
     assert "-000-in-pacs.008" in payer
     # Habib polls (no endpoint): its credit advices are in its archive, its inbox.
     assert "-000-out-pacs.008" in min(p.name for p in documents if p.name.startswith("HABB"))
+    # Request to pay and the return travel as ISO 20022 too.
+    for kind in ("in-pain.013", "out-pain.014", "in-pain.014", "in-pacs.004"):
+        assert any(kind in p.name for p in documents), kind
     zbarimg = shutil.which("zbarimg")
     assert zbarimg, "run-tests installs Debian's zbar-tools"
     decoded = subprocess.run(

@@ -119,14 +119,36 @@ def play(container: Container, clock: ManualClock, archive: Path | None) -> HubR
             wool.status is iso.PaymentStatus.ACSC,
         )
     )
-    dye = pacs008(iso.Account(iban=Iban.parse(ibans["dye"])), 340_000_00, "Dyes, PO-2")
-    payment = payments.status(codes[WALLET], dye.original_end_to_end_id or "")
-    settled = payments.answer(codes[DYE_BANK], payment.id, accept)
+    pacs008(iso.Account(iban=Iban.parse(ibans["dye"])), 340_000_00, "Dyes, PO-2")
+    # Habib has no endpoint: it reads the credit advice in its archive (its inbox) and
+    # answers it with a pacs.002 of its own.
+    habib = switch.participant(codes[DYE_BANK])
+    (advice_entry,) = [
+        entry
+        for entry in gateway.archive(habib, after=0)
+        if entry["message_type"] == iso.MessageType.PACS_008.value
+    ]
+    advice = iso.parse_envelope(gateway.message(habib, advice_entry["id"])).document
+    assert isinstance(advice, iso.CustomerCreditTransfer)
+    decision = iso.PaymentStatusReport(
+        message_id="D" + uuid.uuid4().hex[:20],
+        created_at=from_ns(clock.now_ns()),
+        transactions=(
+            iso.TransactionStatus(
+                status=iso.PaymentStatus.ACSC,
+                original_end_to_end_id=advice.transactions[0].end_to_end_id,
+                original_uetr=advice.transactions[0].uetr,
+            ),
+        ),
+    )
+    envelope = iso.Envelope.of(decision, sender=habib.code, receiver="RAASTHUB")
+    settled = iso.parse_envelope(gateway.receive(habib, iso.build_envelope(envelope))).document
+    assert isinstance(settled, iso.PaymentStatusReport)
     report.steps.append(
         (
-            "Dye supplier paid Rs 340,000 by IBAN; its bank accepts over the API",
-            settled.status.value,
-            settled.status.value == "ACSC",
+            "Dye supplier paid Rs 340,000 by IBAN; its bank answers from its inbox (pacs.002)",
+            settled.transactions[0].status.value,
+            settled.transactions[0].status is iso.PaymentStatus.ACSC,
         )
     )
     unknown = pacs008(iso.Account(proxy=MobileNumber.parse("03459999999")), 1_000_00, "typo")
@@ -166,28 +188,66 @@ def play(container: Container, clock: ManualClock, archive: Path | None) -> HubR
             by_qr.status.value == "ACSC",
         )
     )
-    request = container.requests.request(
-        codes[WOOL_BANK],
-        debtor_alias=numbers["skardu"],
-        amount_minor=25_000_00,
-        creditor_name="Karachi Wool House",
-        creditor_alias=numbers["wool"],
-        reference="Freight Skardu-Karachi",
-        expires_in_s=3_600,
+
+    def exchange(document: iso.Message, sender: str) -> iso.Message:
+        """A participant's ISO 20022 message to the hub, and the hub's answer."""
+        envelope = iso.Envelope.of(document, sender=codes[sender], receiver="RAASTHUB")
+        body = gateway.receive(switch.participant(codes[sender]), iso.build_envelope(envelope))
+        return iso.parse_envelope(body).document
+
+    asked = iso.RequestToPay(
+        message_id="R" + uuid.uuid4().hex[:20],
+        created_at=from_ns(clock.now_ns()),
+        initiating_party=iso.Party(name="Karachi Wool House"),
+        payment_instructions=(
+            iso.RequestToPayInstruction(
+                payment_information_id="FREIGHT-1",
+                requested_execution=from_ns(clock.now_ns()).date(),
+                expiry=from_ns(clock.now_ns()) + timedelta(hours=1),
+                debtor=iso.Party(name="Skardu Crafts Pvt"),
+                debtor_account=iso.Account(proxy=MobileNumber.parse(numbers["skardu"])),
+                debtor_agent=iso.Agent(member_id="RAASTHUB"),
+                transactions=(
+                    iso.RequestToPayTransaction(
+                        end_to_end_id="FREIGHT-" + suffix,
+                        amount=Money(25_000_00, "PKR"),
+                        creditor=iso.Party(name="Karachi Wool House"),
+                        creditor_account=iso.Account(proxy=MobileNumber.parse(numbers["wool"])),
+                        creditor_agent=iso.Agent(member_id=codes[WOOL_BANK]),
+                        remittance_information=("Freight Skardu-Karachi",),
+                    ),
+                ),
+            ),
+        ),
     )
-    paid = container.requests.accept(
-        codes[WALLET],
-        request.id,
-        debtor_name="Skardu Crafts Pvt",
-        debtor_iban=ibans["skardu"],
-        msg_id="M" + uuid.uuid4().hex[:20],
-        uetr=uuid.uuid4(),
+    exchange(asked, WOOL_BANK)  # pain.013 -> pain.014 PDNG: delivered to the business's bank
+    accepted = iso.RequestToPayResponse(
+        message_id="A" + uuid.uuid4().hex[:20],
+        created_at=from_ns(clock.now_ns()),
+        initiating_party=iso.Party(name="Skardu Crafts Pvt"),
+        original_group=iso.OriginalGroupStatus(
+            original_message_id=asked.message_id,
+            original_message_name=iso.MessageType.PAIN_013.value,
+        ),
+        payment_instructions=(
+            iso.PaymentInstructionStatus(
+                original_payment_information_id="FREIGHT-1",
+                transactions=(
+                    iso.TransactionStatus(
+                        status=iso.PaymentStatus.ACCP,
+                        original_end_to_end_id="FREIGHT-" + suffix,
+                    ),
+                ),
+            ),
+        ),
     )
+    paid = exchange(accepted, WALLET)  # pain.014 ACCP -> pacs.002 of the payment it made
+    freight = paid.transactions[0] if isinstance(paid, iso.PaymentStatusReport) else None
     report.steps.append(
         (
-            "The wool supplier requests Rs 25,000 for freight; the business pays it",
-            paid.status.value,
-            paid.status.value == "paid",
+            "Freight of Rs 25,000 requested (pain.013), accepted (pain.014) and paid",
+            freight.status.value if freight else "-",
+            freight is not None and freight.status is iso.PaymentStatus.ACSC,
         )
     )
     silent = pacs008(iso.Account(iban=Iban.parse(ibans["dye"])), 5_000_00, "unanswered")
@@ -202,12 +262,25 @@ def play(container: Container, clock: ManualClock, archive: Path | None) -> HubR
         )
     )
     wool_payment: Payment = payments.status(codes[WALLET], wool.original_end_to_end_id or "")
-    refunded = payments.return_payment(
-        codes[WOOL_BANK], wool_payment.id, 50_000_00, ReasonCode.MD06, uuid.uuid4()
+    back = iso.PaymentReturn(
+        message_id="B" + uuid.uuid4().hex[:20],
+        created_at=from_ns(clock.now_ns()),
+        transactions=(
+            iso.ReturnTransaction(
+                return_id="SHORT-" + suffix,
+                original_end_to_end_id=wool_payment.request.end_to_end_id,
+                original_transaction_id=wool_payment.request.tx_id,
+                original_uetr=wool_payment.request.uetr,
+                returned_amount=Money(50_000_00, "PKR"),
+                reason=iso.Reason(code=iso.ReasonCode.MD06),
+            ),
+        ),
     )
+    exchange(back, WOOL_BANK)  # pacs.004 in; the business's bank is told with a pacs.004
+    refunded = payments.payment(wool_payment.id)
     report.steps.append(
         (
-            "The wool supplier refunds Rs 50,000 for short delivery (return)",
+            "The wool supplier refunds Rs 50,000 for short delivery (pacs.004 return)",
             format_money(Money(refunded.returned_minor, "PKR")),
             refunded.returned_minor == 50_000_00,
         )
