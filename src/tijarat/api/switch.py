@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -34,9 +36,12 @@ from tijarat.switch.model import (
     Participant,
     ParticipantStatus,
     PayeeDecision,
+    PaymentRequest,
     PaymentStatus,
+    RequestStatus,
 )
 from tijarat.switch.payments import INCOMING_PAGE_MAX
+from tijarat.switch.requests import REQUESTS_PAGE_MAX
 from tijarat.switch.schemas import (
     AliasIn,
     AliasOut,
@@ -54,7 +59,10 @@ from tijarat.switch.schemas import (
     ParticipantIn,
     ParticipantOut,
     PaymentOut,
+    PaymentRequestOut,
     RegisteredOut,
+    RequestAcceptIn,
+    RequestRejectIn,
     ReturnIn,
     SettlementReportOut,
 )
@@ -430,23 +438,132 @@ async def give_back(
     return PaymentOut.of(returned, viewer_id=me.id)
 
 
+# ---------------------------------------------------------------------- requests to pay
+@router.get("/requests/incoming")
+async def requests_incoming(
+    me: ParticipantDep,
+    container: ContainerDep,
+    status: Literal["open", "paid", "rejected", "expired", "all"] = "open",
+    since_ns: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=REQUESTS_PAGE_MAX)] = 100,
+) -> list[PaymentRequestOut]:
+    """Requests to pay addressed to the caller's customers (their Raast IDs), oldest first:
+    open ones by default, what it answers with /requests/{id}/accept or reject (or a
+    pain.014). The next page starts at the last one's `created_at`."""
+    chosen = None if status == "all" else RequestStatus(status)
+
+    def run() -> list[PaymentRequestOut]:
+        found = container.requests.incoming(me.code, status=chosen, since_ns=since_ns, limit=limit)
+        return [_request_out(container, one) for one in found]
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/requests/{request_id}/accept")
+async def accept_request(
+    request_id: uuid.UUID, body: RequestAcceptIn, me: ParticipantDep, container: ContainerDep
+) -> PaymentRequestOut:
+    """The debtor agreed: paid now from the IBAN its Raast ID links to (as a pain.014 ACCP
+    does). A payment refused (e.g. AM04) leaves the request open with that reason."""
+
+    def run() -> PaymentRequestOut:
+        answered = container.requests.accept_linked(me.code, request_id, msg_id=body.msg_id)
+        return _request_out(container, answered)
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/requests/{request_id}/reject")
+async def reject_request(
+    request_id: uuid.UUID, body: RequestRejectIn, me: ParticipantDep, container: ContainerDep
+) -> PaymentRequestOut:
+    def run() -> PaymentRequestOut:
+        refused = container.requests.reject(me.code, request_id, body.reason)
+        return _request_out(container, refused)
+
+    return await run_in_threadpool(run)
+
+
+def _request_out(container: Container, request: PaymentRequest) -> PaymentRequestOut:
+    # Blocks (a participant not cached yet is read): call it on a worker thread.
+    creditor = container.switch.participant_by_id_cached(request.creditor_participant_id)
+    return PaymentRequestOut.of(request, creditor_code=creditor.code)
+
+
 # ---------------------------------------------------------------------- ISO 20022
 XML = "application/xml"
+JSON = "application/json"
 
 
 @router.post(
     "/iso20022",
     response_class=Response,
-    responses={200: {"content": {XML: {}}, "description": "the answering envelope (pacs.002)"}},
+    responses={
+        200: {
+            "content": {XML: {}, JSON: {}},
+            "description": "the answering envelope (pacs.002, pain.002, pain.014), or the "
+            "JSON form of its Document when the request was JSON or accepts only JSON",
+        }
+    },
 )
 async def iso20022(request: Request, me: ParticipantDep, container: ContainerDep) -> Response:
     """An envelope (head.001 AppHdr + Document) in, the answering envelope out.
 
-    pacs.008 is answered with pacs.002 per transaction; pacs.028 with pacs.002.
+    pacs.008 is answered with pacs.002 per transaction; pacs.028 with pacs.002. With
+    `Content-Type: application/json` the body is the JSON form of a Document (its fields
+    plus "message_type"): the hub wraps it in the AppHdr it implies (from the caller to
+    RAASTHUB), validates it against the XSDs and handles it as the XML; the answer is then
+    the JSON form of the answering Document.
     """
     body = await _body_at_most(request, iso.MESSAGE_BYTES_MAX)
-    answer = await run_in_threadpool(container.gateway.receive, me, body)
+    if _media_type(request.headers.get("content-type")) == JSON:
+        data = _json_document(body)
+        answered = await run_in_threadpool(container.gateway.receive_json, me, data)
+        return JSONResponse(answered)
+    answer, document = await run_in_threadpool(container.gateway.receive_message, me, body)
+    if _prefers_json(request.headers.get("accept")):
+        return JSONResponse(iso.to_json(document))
     return Response(answer, media_type=XML)
+
+
+def _media_type(header: str | None) -> str:
+    return (header or "").partition(";")[0].strip().lower()
+
+
+def _prefers_json(accept: str | None) -> bool:
+    """Whether Accept names JSON before XML (q-values are not weighed: a client that wants
+    one form names that one)."""
+    for item in (accept or "").split(","):
+        media_type = _media_type(item)
+        if media_type in (JSON, XML, "text/xml"):
+            return media_type == JSON
+    return False
+
+
+def _json_document(body: bytes) -> object:
+    """The body as JSON, strictly: UTF-8, no NaN or Infinity, no key given twice."""
+
+    def refuse_constant(name: str) -> object:
+        raise ValueError(f"{name} is not a JSON number")
+
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            twice = next(key for key in keys if keys.count(key) > 1)
+            raise ValueError(f"the key {twice!r} is given twice")
+        return dict(pairs)
+
+    try:
+        return json.loads(
+            body.decode("utf-8"), parse_constant=refuse_constant, object_pairs_hook=unique_keys
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise DomainError(
+            Iso20022Error.INVALID_JSON,
+            f"the body is not a JSON document: {str(error)[:200]}",
+            status=422,
+            fields={"path": "$"},
+        ) from None
 
 
 async def _body_at_most(request: Request, limit: int) -> bytes:

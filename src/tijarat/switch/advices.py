@@ -14,12 +14,19 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tijarat.kernel.identifiers import Iban, make_pk_iban
+from tijarat.kernel.clock import from_ns
+from tijarat.kernel.identifiers import Iban, MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
 from tijarat.switch.iso20022.template import Templates
 from tijarat.switch.iso20022.values import amount_to_text, datetime_to_text
-from tijarat.switch.model import CreditTransfer
+from tijarat.switch.model import (
+    CreditTransfer,
+    Participant,
+    Payment,
+    PaymentRequest,
+    RequestStatus,
+)
 
 HUB_MEMBER_ID = "RAASTHUB"  # the hub's own id in AppHdr Fr/To
 
@@ -232,3 +239,120 @@ def return_envelope(
         instructed_agent=iso.Agent(member_id=payer),
     )
     return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=payer)
+
+
+# ------------------------------------------------------------------- request to pay
+def request_end_to_end_id(request: PaymentRequest) -> str:
+    """How a request is named to both institutions: the creditor's end-to-end id, else (a
+    request made without one) the hub's id for it, which the debtor may answer with."""
+    return request.end_to_end_id or request.id.hex
+
+
+def forwarded_request_envelope(
+    request: PaymentRequest,
+    *,
+    message_id: str,
+    creditor: Participant,
+    debtor: Participant,
+    debtor_name: str,
+) -> iso.Envelope:
+    """The pain.013 the hub forwards to the debtor's institution, built from the stored
+    request: who asks, how much, where to pay it, until when. PmtInfId and InstrId carry the
+    hub's request id (what the JSON routes name it by)."""
+    creditor_account = iso.Account(
+        iban=Iban.parse(request.creditor_iban) if request.creditor_iban else None,
+        proxy=MobileNumber.parse(request.creditor_alias) if request.creditor_alias else None,
+    )
+    created_at = from_ns(request.created_at)
+    document = iso.RequestToPay(
+        message_id=message_id,
+        created_at=created_at,
+        initiating_party=iso.Party(name=creditor.name),
+        payment_instructions=(
+            iso.RequestToPayInstruction(
+                payment_information_id=request.id.hex,
+                requested_execution=created_at,  # payable at once, until it expires
+                expiry=from_ns(request.expires_at),
+                debtor=iso.Party(name=debtor_name),
+                debtor_account=iso.Account(proxy=MobileNumber.parse(request.debtor_alias)),
+                debtor_agent=iso.Agent(member_id=debtor.code),
+                transactions=(
+                    iso.RequestToPayTransaction(
+                        end_to_end_id=request_end_to_end_id(request),
+                        instruction_id=request.id.hex,
+                        amount=Money(request.amount_minor, request.currency),
+                        creditor=iso.Party(name=request.creditor_name),
+                        creditor_account=creditor_account,
+                        creditor_agent=iso.Agent(member_id=creditor.code),
+                        remittance_information=(
+                            (request.reference,) if request.reference is not None else ()
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+    return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=debtor.code)
+
+
+def request_outcome_envelope(
+    request: PaymentRequest,
+    *,
+    message_id: str,
+    created_at: datetime,
+    creditor: Participant,
+    debtor: Participant,
+    original_message_id: str | None,
+    original_payment_information_id: str | None,
+    payment: Payment | None,
+) -> iso.Envelope:
+    """The pain.014 telling the creditor's institution what became of its request: ACCP
+    (paid; OrgnlUETR is the payment's UETR and StsId its end-to-end id, to follow it with a
+    pacs.028), RJCT with the debtor's reason, or RJCT AEXR once it expired unanswered."""
+    end_to_end_id = request_end_to_end_id(request)
+    if request.status is RequestStatus.PAID:
+        if payment is None:
+            raise ValueError(f"request {request.id} is paid: its payment is needed")
+        status = iso.TransactionStatus(
+            status=iso.PaymentStatus.ACCP,
+            original_end_to_end_id=end_to_end_id,
+            original_uetr=payment.request.uetr,
+            status_id=payment.request.end_to_end_id,
+            acceptance_datetime=from_ns(payment.resolved_at or payment.created_at),
+        )
+    elif request.status is RequestStatus.REJECTED:
+        code = request.reason.value if request.reason is not None else "CUST"
+        status = iso.TransactionStatus(
+            status=iso.PaymentStatus.RJCT,
+            original_end_to_end_id=end_to_end_id,
+            reasons=(iso.Reason(code=iso.ReasonCode(code)),),
+        )
+    elif request.status is RequestStatus.EXPIRED:
+        status = iso.TransactionStatus(
+            status=iso.PaymentStatus.RJCT,
+            original_end_to_end_id=end_to_end_id,
+            reasons=(
+                iso.Reason(
+                    code=iso.ReasonCode.AEXR,
+                    additional_information=("the request expired before the debtor answered",),
+                ),
+            ),
+        )
+    else:
+        raise ValueError(f"request {request.id} is still open: nothing to tell")
+    document = iso.RequestToPayResponse(
+        message_id=message_id,
+        created_at=created_at,
+        initiating_party=iso.Party(name=debtor.name),  # the debtor side answers
+        original_group=iso.OriginalGroupStatus(
+            original_message_id=original_message_id or request.id.hex,
+            original_message_name=iso.MessageType.PAIN_013.value,
+        ),
+        payment_instructions=(
+            iso.PaymentInstructionStatus(
+                original_payment_information_id=original_payment_information_id or request.id.hex,
+                transactions=(status,),
+            ),
+        ),
+    )
+    return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=creditor.code)

@@ -35,6 +35,7 @@ from tijarat.switch.model import (
     Payment,
     PaymentStatus,
     ReasonCode,
+    same_settlement_account,
 )
 from tijarat.switch.payments import (
     Exchanged,
@@ -43,7 +44,7 @@ from tijarat.switch.payments import (
     RemoteTransport,
     well_formed,
 )
-from tijarat.switch.service import HUB_NAMESPACE
+from tijarat.switch.service import HUB_NAMESPACE, suspended_message
 
 R = CreateTransferResult
 log = structlog.get_logger("tijarat.switch")
@@ -119,7 +120,7 @@ class BulkPayments:
         payer = self.directory.participant(payer_code)
         if not payer.active:
             raise DomainError(
-                SwitchError.PARTICIPANT_SUSPENDED, f"{payer.code} is suspended", status=403
+                SwitchError.PARTICIPANT_SUSPENDED, suspended_message(payer), status=403
             )
         if not 0 < len(rows) <= BULK_ROWS_MAX:
             raise DomainError(
@@ -571,7 +572,7 @@ class BulkPayments:
                         flags=flag,
                     )
                     payee = _routed(plans[i][1])
-                    if accept and payee.id == payer.id:
+                    if accept and same_settlement_account(payer, payee):
                         transfers += self.payments.on_us_settlement(
                             payee, post, self._on_us_view(file, i)
                         )
@@ -586,12 +587,11 @@ class BulkPayments:
 
     @staticmethod
     def _on_us_view(file: _File, i: int) -> Payment:
-        payment_id, _, creditor, _ = file.plans[i]
-        payer_id = file.payer.id
+        payment_id, payee, creditor, _ = file.plans[i]
         return Payment(
             payment_id,
-            payer_id,
-            payer_id,
+            file.payer.id,
+            _routed(payee).id,  # the payer itself, or another in its settlement account
             file.rows[i],
             creditor,
             PaymentStatus.PENDING,

@@ -83,6 +83,8 @@ _RETURN_REASONS = frozenset({ReasonCode.CUST, ReasonCode.MD06, ReasonCode.FOCR, 
 # is a return or refusal the customer asked for, which is what CUST says.
 _REASON_EQUIVALENTS = {iso.ReasonCode.MS02: ReasonCode.CUST}
 _NOT_FOUND_TEXT = "no payment with these ids was sent or received by you"
+# What the hub answers a participant's message with.
+Answer = iso.PaymentStatusReport | iso.CustomerPaymentStatusReport | iso.RequestToPayResponse
 
 
 class Gateway:
@@ -95,6 +97,21 @@ class Gateway:
 
     def receive(self, participant: Participant, xml: bytes) -> bytes:
         """Handle one envelope from `participant`; returns the answering envelope."""
+        return self.receive_message(participant, xml)[0]
+
+    def receive_json(self, participant: Participant, data: object) -> dict[str, Any]:
+        """The JSON form of a Document from `participant` (iso20022.json_form): made the
+        envelope it stands for (AppHdr from the participant to the hub, BizMsgIdr = MsgId),
+        so it is XSD-validated, archived and carried out as that XML would be; answered
+        with the JSON form of the answering Document."""
+        document = iso.from_json(data)  # iso20022_invalid_json with the path when wrong
+        xml = iso.build_envelope(
+            iso.Envelope.of(document, sender=participant.code, receiver=HUB_MEMBER_ID)
+        )
+        return iso.to_json(self.receive_message(participant, xml)[1])
+
+    def receive_message(self, participant: Participant, xml: bytes) -> tuple[bytes, Answer]:
+        """receive, with the answering Document as well as its envelope."""
         envelope = iso.parse_envelope(xml)  # DomainError iso20022_* when malformed or invalid
         header = envelope.header
         sender = header.from_agent.member_id or header.from_agent.bic
@@ -111,7 +128,9 @@ class Gateway:
             # A different message under a MsgId this sender used already: refused as a whole
             # (group status RJCT, DUPL), nothing carried out. An identical one is a retry and
             # goes on: each step below is idempotent by its own ids (UETR, end-to-end id...).
-            return self._reply(participant, self._duplicate(participant, document))
+            refusal = self._duplicate(participant, document)
+            return self._reply(participant, refusal), refusal
+        answer: Answer
         if isinstance(document, iso.CustomerCreditTransfer):
             # The message's transactions are carried out as one group (Payments.submit_many).
             outcomes = self.payments.submit_many(
@@ -141,9 +160,9 @@ class Gateway:
                 (), [self._return(participant, tx) for tx in document.transactions]
             )
         elif isinstance(document, iso.CustomerCreditTransferInitiation):
-            return self._bulk(participant, document)
+            answer = self._bulk(participant, document)
         elif isinstance(document, iso.RequestToPay):
-            return self._request_to_pay(participant, document)
+            answer = self._request_to_pay(participant, document)
         elif isinstance(document, iso.RequestToPayResponse):
             answer = self._report((), self._request_answers(participant, document))
         else:
@@ -153,7 +172,7 @@ class Gateway:
                 status=422,
                 fields={"message_type": header.message_definition_id},
             )
-        return self._reply(participant, answer)
+        return self._reply(participant, answer), answer
 
     def _reply(
         self,
@@ -179,7 +198,7 @@ class Gateway:
 
     def _bulk(
         self, participant: Participant, document: iso.CustomerCreditTransferInitiation
-    ) -> bytes:
+    ) -> iso.CustomerPaymentStatusReport:
         """pain.001: every payee of every instruction through bulk.py; pain.002 answers each."""
         rows: list[CreditTransfer] = []
         owners: list[str] = []
@@ -223,7 +242,7 @@ class Gateway:
                     reasons=status.reasons,
                 )
             )
-        answer = iso.CustomerPaymentStatusReport(
+        return iso.CustomerPaymentStatusReport(
             message_id=_hub_message_id(),
             created_at=from_ns(self.clock.now_ns()),
             original_group=iso.OriginalGroupStatus(
@@ -237,9 +256,10 @@ class Gateway:
                 for owner, statuses in by_instruction.items()
             ),
         )
-        return self._reply(participant, answer)
 
-    def _request_to_pay(self, participant: Participant, document: iso.RequestToPay) -> bytes:
+    def _request_to_pay(
+        self, participant: Participant, document: iso.RequestToPay
+    ) -> iso.RequestToPayResponse:
         """pain.013 from a creditor's institution: one request per transaction; pain.014 back.
 
         The debtor is named by the Raast ID in the instruction's debtor account. Each request
@@ -249,6 +269,7 @@ class Gateway:
         for number, instruction in enumerate(document.payment_instructions):
             lifetime = _request_lifetime_s(instruction.expiry, self.clock.now_ns())
             debtor = instruction.debtor_account
+            instruction_id = instruction.payment_information_id or f"PMTINF{number + 1}"
             statuses = []
             for tx in instruction.transactions:
                 creditor = tx.creditor_account
@@ -272,6 +293,9 @@ class Gateway:
                         reference=" ".join(tx.remittance_information)[:140] or None,
                         expires_in_s=lifetime,
                         end_to_end_id=tx.end_to_end_id,
+                        # Named by the pain.014 that tells this creditor the outcome.
+                        original_message_id=document.message_id,
+                        original_payment_information_id=instruction_id,
                     )
                     # A re-sent request is the one stored: answered with where it is now.
                     statuses.append(_request_status(tx.end_to_end_id, request))
@@ -283,13 +307,11 @@ class Gateway:
                     statuses.append(_rejected(tx.end_to_end_id, code))
             groups.append(
                 iso.PaymentInstructionStatus(
-                    original_payment_information_id=(
-                        instruction.payment_information_id or f"PMTINF{number + 1}"
-                    ),
+                    original_payment_information_id=instruction_id,
                     transactions=tuple(statuses),
                 )
             )
-        answer = iso.RequestToPayResponse(
+        return iso.RequestToPayResponse(
             message_id=_hub_message_id(),
             created_at=from_ns(self.clock.now_ns()),
             initiating_party=iso.Party(name=participant.name),
@@ -299,7 +321,6 @@ class Gateway:
             ),
             payment_instructions=tuple(groups),
         )
-        return self._reply(participant, answer)
 
     def _request_answers(
         self, participant: Participant, document: iso.RequestToPayResponse
@@ -332,14 +353,8 @@ class Gateway:
                     )
                     continue
                 # The debtor pays from the IBAN its Raast ID links to.
-                alias = self.payments.directory.alias(request.debtor_alias)
-                paid = self.requests.accept(
-                    participant.code,
-                    request.id,
-                    debtor_name=alias.account_title,
-                    debtor_iban=alias.iban.compact,
-                    msg_id=document.message_id,
-                    uetr=_uetr(participant, f"rtp:{request.id}"),
+                paid = self.requests.accept_linked(
+                    participant.code, request.id, msg_id=document.message_id
                 )
                 if paid.payment_id is None:
                     raise AssertionError(f"request {request.id} answered without a payment")

@@ -41,10 +41,20 @@ class ParticipantCategory(StrEnum):
         """PISPs start payments but hold no customer accounts, so no IBANs or aliases."""
         return self is not ParticipantCategory.PAYMENT_INITIATION
 
+    @property
+    def settles_through_sponsor(self) -> bool:
+        """Raast: only direct settlement participants hold funds at SBP (PRISM+); indirect
+        and direct non-settlement participants settle in their sponsor's account."""
+        return self in (ParticipantCategory.INDIRECT, ParticipantCategory.DIRECT_NON_SETTLEMENT)
+
 
 class ParticipantStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    # Active in its own right, but its sponsor is suspended: it cannot settle, so it is
+    # stopped as if suspended. Set and cleared by the hub with the sponsor's status, never
+    # by an operator directly.
+    SPONSOR_SUSPENDED = "sponsor_suspended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +64,23 @@ class Participant:
     name: str
     category: ParticipantCategory
     bank_code: str | None  # the 4 letters in its customers' IBANs; none for a PISP
-    sponsor_id: uuid.UUID | None
+    sponsor_id: uuid.UUID | None  # set: it settles in its sponsor's account
     status: ParticipantStatus
+    # Where its payments reserve, post and void: its own, or its sponsor's when it has one
+    # (then its status and net debit cap on record follow the sponsor's too, see
+    # SwitchService.set_status): one fact read by every payment path and guard.
     settlement_account_id: uuid.UUID
     created_at: int
 
     @property
     def active(self) -> bool:
         return self.status is ParticipantStatus.ACTIVE
+
+
+def same_settlement_account(payer: Participant, payee: Participant) -> bool:
+    """Whether a payment between them is on us for settlement: one account pays itself, so
+    it passes through the hub's on-us account (the ledger moves nothing to the same account)."""
+    return payer.settlement_account_id == payee.settlement_account_id
 
 
 @dataclass(frozen=True, slots=True)

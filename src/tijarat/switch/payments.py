@@ -34,6 +34,7 @@ from tijarat.ledger.model import (
     CreateTransferResult,
     PendingStatus,
     Statement,
+    StatementEntry,
     Transfer,
     TransferFlags,
 )
@@ -56,8 +57,9 @@ from tijarat.switch.model import (
     PaymentStatus,
     ReasonCode,
     SettlementReport,
+    same_settlement_account,
 )
-from tijarat.switch.service import HUB_NAMESPACE, SwitchService
+from tijarat.switch.service import HUB_NAMESPACE, SwitchService, suspended_message
 
 R = CreateTransferResult
 log = structlog.get_logger("tijarat.switch")
@@ -66,6 +68,7 @@ log = structlog.get_logger("tijarat.switch")
 PLAN_ATTEMPTS_MAX = 3
 INCOMING_PAGE_MAX = 500  # payments listed at a time (incoming)
 STATEMENT_PAGE = 10_000  # ledger statement entries read at a time (settlement_report)
+SIDES_CHUNK = 1_000  # UETRs looked up at a time (a sponsored participant's report)
 # Threads that ask in-process payees of a group at once (see Payments.submit_many); HTTP
 # payees are asked at once from the group's own thread (HttpTransport.exchange_many).
 DELIVERY_THREADS = 32
@@ -311,7 +314,7 @@ class Payments:
         if not payer.active:
             raise DomainError(
                 SwitchError.PARTICIPANT_SUSPENDED,
-                f"participant {payer.code} is suspended: no new payments",
+                f"{suspended_message(payer)}: no new payments",
                 status=403,
             )
         payee, creditor_iban, reason, guard = self._route(payer, request, fresh=fresh)
@@ -692,7 +695,8 @@ class Payments:
             user_data_128=payment.request.uetr,
             flags=flag,
         )
-        if decision.accept and payment.payer_id == payment.payee_id:
+        payer = self._participant_by_id(payment.payer_id)
+        if decision.accept and same_settlement_account(payer, payee):
             return self.on_us_settlement(payee, post, payment)
         return [post]
 
@@ -717,7 +721,8 @@ class Payments:
         self, participant: Participant, post: Transfer, payment: Payment
     ) -> list[Transfer]:
         """An on-us payment settles as the post of its reservation (into the on-us account)
-        linked with the hand-back to the same participant: its position does not move."""
+        linked with the hand-back to the payee's settlement account, which is the payer's:
+        the position does not move."""
         post.flags |= TransferFlags.LINKED
         return [
             post,
@@ -817,11 +822,11 @@ class Payments:
                 fields={"remaining_minor": remaining},
             )
         payer = self._participant_by_id(payment.payer_id)
-        # An on-us return moves nothing between participants: the institution refunds its
-        # own customer in its own books; the hub records the return.
+        # An on-us return (one settlement account) moves nothing in the hub's ledger: the
+        # institutions settle it in their own books; the hub records the return.
         (result,) = (
             [R.OK]
-            if payer.id == payee.id
+            if same_settlement_account(payer, payee)
             else self.ledger.create_transfers(
                 [
                     Transfer(
@@ -957,14 +962,22 @@ class Payments:
         Built from the ledger statement of the participant's settlement account, so the
         figures are what actually moved: every entry is classified by its transfer code, and
         opening + movements = closing holds by construction (a test checks it anyway).
+
+        A sponsor's report covers its whole account, with the payments of those it
+        sponsors. A sponsored participant's counts only its own payments and returns (the
+        entries of the shared account whose UETR is one of its payments, on its side);
+        its opening and closing are the shared account's, the position it settles within,
+        so for it opening + movements = closing does not hold, and funds in/out are none.
         """
         participant = self.directory.participant(code)
         pages = list(
             self._statement_pages(participant.settlement_account_id, from_timestamp, to_timestamp)
         )
+        entries = [entry for page in pages for entry in page.entries]
+        sides = self._sides(participant, entries) if participant.sponsor_id else None
         sent = received = funded = returned_out = returned_in = 0
         sent_count = received_count = 0
-        for entry in (entry for page in pages for entry in page.entries):
+        for entry in entries:
             transfer = entry.transfer
             if (
                 transfer.code == TRANSFER_CODE_CREDIT_TRANSFER
@@ -973,6 +986,8 @@ class Payments:
                 continue  # reservations and their voids move no posted money
             amount = transfer.amount or 0
             outgoing = entry.direction == "debit"
+            if sides is not None and not _its_share(sides, transfer, outgoing=outgoing):
+                continue  # the sponsor's, or another sponsored participant's
             if transfer.code == TRANSFER_CODE_CREDIT_TRANSFER:
                 if outgoing:
                     sent, sent_count = sent + amount, sent_count + 1
@@ -1001,6 +1016,29 @@ class Payments:
             returned_in_minor=returned_in,
             funded_minor=funded,
         )
+
+    def _sides(
+        self, participant: Participant, entries: Sequence[StatementEntry]
+    ) -> dict[uuid.UUID, tuple[bool, bool]]:
+        """(payer?, payee?) of `participant` by UETR, for its payments among `entries`."""
+        uetrs = sorted(
+            {e.transfer.user_data_128 for e in entries if e.transfer.user_data_128 is not None},
+            key=str,
+        )
+        table = store.payments_table
+        ours = (table.c.payer_id == participant.id) | (table.c.payee_id == participant.id)
+        sides: dict[uuid.UUID, tuple[bool, bool]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(uetrs), SIDES_CHUNK):
+                query = sa.select(table.c.uetr, table.c.payer_id, table.c.payee_id).where(
+                    table.c.uetr.in_(uetrs[start : start + SIDES_CHUNK]) & ours
+                )
+                for row in connection.execute(query):
+                    sides[row.uetr] = (
+                        row.payer_id == participant.id,
+                        row.payee_id == participant.id,
+                    )
+        return sides
 
     def _statement_pages(
         self, account_id: uuid.UUID, from_timestamp: int, to_timestamp: int
@@ -1291,6 +1329,22 @@ class Payments:
 
     def _participant_by_id(self, participant_id: uuid.UUID) -> Participant:
         return self.directory.participant_by_id_cached(participant_id)
+
+
+def _its_share(
+    sides: dict[uuid.UUID, tuple[bool, bool]], transfer: Transfer, *, outgoing: bool
+) -> bool:
+    """Whether a shared account's entry is a sponsored participant's (see _sides): a
+    payment it sent or received, a return it sent (as payee) or got back (as payer)."""
+    uetr = transfer.user_data_128
+    payer, payee = (False, False) if uetr is None else sides.get(uetr, (False, False))
+    if transfer.code == TRANSFER_CODE_CREDIT_TRANSFER:
+        return payer if outgoing else payee
+    if transfer.code == TRANSFER_CODE_ON_US:  # an on-us payment's hand-back to its payee
+        return payee
+    if transfer.code == TRANSFER_CODE_RETURN:
+        return payee if outgoing else payer
+    return False  # funds in and out: the sponsor's
 
 
 def _routed(payee: Participant | None) -> Participant:

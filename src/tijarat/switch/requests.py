@@ -1,33 +1,49 @@
 """Request to pay (pain.013 / pain.014): a creditor asks, the debtor's institution answers.
 
-The request reaches the participant that holds the debtor's Raast ID. Accepting it makes an
-ordinary credit transfer (all the rules of payments.py apply, and its end-to-end id is the
-request's id, so the two stay linked); rejecting answers a reason code; a request not
-answered by its expiry is expired and can no longer be paid.
+The request reaches the participant that holds the debtor's Raast ID: the hub forwards it
+as a pain.013, archived for that participant (its inbox if it polls) and pushed to its
+endpoint if it has one. Accepting it makes an ordinary credit transfer (all the rules of
+payments.py apply, and its end-to-end id is the request's id, so the two stay linked);
+rejecting answers a reason code; a request not answered by its expiry is expired and can no
+longer be paid. Each of these ends is told to the creditor's institution as a pain.014
+(ACCP, RJCT with the reason, RJCT AEXR), archived and pushed the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 
+from tijarat.kernel.clock import from_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban, MobileNumber
+from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
+from tijarat.switch.advices import forwarded_request_envelope, request_outcome_envelope
 from tijarat.switch.errors import SwitchError
 from tijarat.switch.model import (
     MAX35,
     NAME_LENGTH_MAX,
+    ArchivedMessage,
     CreditTransfer,
+    Participant,
+    Payment,
     PaymentRequest,
     ReasonCode,
     RequestStatus,
 )
 from tijarat.switch.payments import Payments
 
+log = structlog.get_logger("tijarat.switch.requests")
 REQUEST_LIFETIME_S_MAX = 90 * 86_400  # a "later" request may wait up to 90 days
+REQUESTS_PAGE_MAX = 500  # GET /requests/incoming
+EXPIRE_BATCH_MAX = 1_000  # requests expired (and pain.014s built) per transaction
 
 
 class PaymentRequests:
@@ -49,8 +65,14 @@ class PaymentRequests:
         reference: str | None = None,
         expires_in_s: int,
         end_to_end_id: str | None = None,
+        original_message_id: str | None = None,
+        original_payment_information_id: str | None = None,
     ) -> PaymentRequest:
-        """Send a request to the institution holding the debtor's Raast ID."""
+        """Send a request to the institution holding the debtor's Raast ID.
+
+        `original_message_id` and `original_payment_information_id` name the creditor's
+        pain.013 (MsgId, PmtInfId), for the pain.014 that will tell it the outcome.
+        """
         creditor = self.directory.participant(creditor_code)
         if not creditor.active:
             raise DomainError(
@@ -93,29 +115,120 @@ class PaymentRequests:
                     fields={"end_to_end_id": end_to_end_id, "request_id": str(earlier.id)},
                 )
         now = self.clock.now_ns()
-        request_id = uuid.uuid4()
+        values: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "creditor_participant_id": creditor.id,
+            "debtor_participant_id": debtor.participant_id,
+            "creditor_name": creditor_name,
+            "creditor_alias": creditor_alias,
+            "creditor_iban": creditor_iban,
+            "debtor_alias": debtor.number.e164,
+            "amount_minor": amount_minor,
+            "currency": "PKR",
+            "reference": reference,
+            "end_to_end_id": end_to_end_id or None,
+            "expires_at": now + expires_in_s * 1_000_000_000,
+            "status": RequestStatus.OPEN.value,
+            "reason": None,
+            "payment_id": None,
+            "created_at": now,
+            "original_message_id": _id35(original_message_id),
+            "original_payment_information_id": _id35(original_payment_information_id),
+        }
+        request = _request(SimpleNamespace(**values))  # what get() will read back
+        debtor_participant = self.directory.participant_by_id_cached(debtor.participant_id)
+        try:
+            # Built before anything is stored: a request ISO 20022 cannot carry (a control
+            # character in a name...) could never reach the debtor, so it is refused whole.
+            forwarded = self._forwarded(request, creditor, debtor_participant, debtor.account_title)
+        except DomainError as error:
+            raise _invalid(
+                f"the request cannot be sent as a pain.013: {error.message}",
+                **{k: v for k, v in error.fields.items() if k in ("field", "path")},
+            ) from None
+        sent = [forwarded] if self._by_message(debtor_participant) else []
         with self.engine.begin() as connection:
-            connection.execute(
-                store.requests_table.insert().values(
-                    id=request_id,
-                    creditor_participant_id=creditor.id,
-                    debtor_participant_id=debtor.participant_id,
-                    creditor_name=creditor_name,
-                    creditor_alias=creditor_alias,
-                    creditor_iban=creditor_iban,
-                    debtor_alias=debtor.number.e164,
-                    amount_minor=amount_minor,
-                    currency="PKR",
-                    reference=reference,
-                    end_to_end_id=end_to_end_id or None,
-                    expires_at=now + expires_in_s * 1_000_000_000,
-                    status=RequestStatus.OPEN.value,
-                    reason=None,
-                    payment_id=None,
-                    created_at=now,
+            connection.execute(store.requests_table.insert().values(values))
+            # In the same transaction: no request is stored without its message.
+            store.insert_messages(connection, sent, now)
+        self._push([(debtor_participant, message) for message in sent])
+        return self.get(request.id)
+
+    def _by_message(self, participant: Participant) -> bool:
+        """Whether the participant learns of requests by message: it polls its archive or
+        has an endpoint. One reached in process (a handler or listener, as the wallet)
+        reads `inbox` and its requests' rows, and gets nothing archived, as for payments."""
+        return self.payments.polls(participant) or (
+            self.directory.endpoint(participant.id) is not None
+        )
+
+    def _forwarded(
+        self,
+        request: PaymentRequest,
+        creditor: Participant,
+        debtor: Participant,
+        debtor_name: str,
+    ) -> ArchivedMessage:
+        """The pain.013 for the debtor's institution (see advices.forwarded_request_envelope)."""
+        message_id = f"HUBRTP{request.id.hex[:29]}"  # one per request, 35 characters
+        body = iso.build_envelope(
+            forwarded_request_envelope(
+                request,
+                message_id=message_id,
+                creditor=creditor,
+                debtor=debtor,
+                debtor_name=debtor_name[:NAME_LENGTH_MAX],
+            )
+        )
+        kind = iso.MessageType.PAIN_013.value
+        return ArchivedMessage(debtor.id, "out", kind, message_id, body)
+
+    def _outcome(self, row: Any, payment: Payment | None) -> ArchivedMessage | None:
+        """The pain.014 telling the creditor what became of its request; None for a creditor
+        reached in process, or when it cannot be built (logged: it never stands in the way
+        of the decision, which is stored regardless)."""
+        request = _request(row)
+        try:
+            creditor = self.directory.participant_by_id_cached(request.creditor_participant_id)
+            if not self._by_message(creditor):
+                return None  # told in process (it reads its requests' rows)
+            debtor = self.directory.participant_by_id_cached(request.debtor_participant_id)
+            message_id = f"HUB{uuid.uuid4().hex[:29]}"
+            body = iso.build_envelope(
+                request_outcome_envelope(
+                    request,
+                    message_id=message_id,
+                    created_at=from_ns(self.clock.now_ns()),
+                    creditor=creditor,
+                    debtor=debtor,
+                    original_message_id=row.original_message_id,
+                    original_payment_information_id=row.original_payment_information_id,
+                    payment=payment,
                 )
             )
-        return self.get(request_id)
+        except Exception:  # best effort: the creditor can still ask (pain.013 sent again)
+            log.exception("request outcome not built", request=str(request.id))
+            return None
+        kind = iso.MessageType.PAIN_014.value
+        return ArchivedMessage(creditor.id, "out", kind, message_id, body)
+
+    def _push(self, messages: Sequence[tuple[Participant, ArchivedMessage]]) -> None:
+        """POST archived messages to the participants with an endpoint, best effort: a
+        non-answer is fine, the message is in their archive (GET /v1/switch/messages)."""
+        remote = self.payments.remote
+        if remote is None:
+            return
+        pushed = [
+            (participant, message)
+            for participant, message in messages
+            if self.directory.endpoint(participant.id) is not None
+        ]
+        if not pushed:
+            return
+        try:
+            remote.push_many(pushed)
+        except Exception:  # the archive holds it: never in the way of the request
+            log.exception("request message not pushed")
 
     def get(self, request_id: uuid.UUID) -> PaymentRequest:
         with self.engine.connect() as connection:
@@ -144,16 +257,27 @@ class PaymentRequests:
         return None if row is None else _request(row)
 
     def for_debtor(self, debtor_id: uuid.UUID, end_to_end_id: str) -> PaymentRequest:
-        """The request with this creditor end-to-end id addressed to `debtor_id`'s customers."""
+        """The request with this creditor end-to-end id addressed to `debtor_id`'s customers;
+        for a request made without one, the hub's id for it (what its pain.013 carried)."""
+        table = store.requests_table
         with self.engine.connect() as connection:
             row = connection.execute(
-                sa.select(store.requests_table)
+                sa.select(table)
                 .where(
-                    (store.requests_table.c.end_to_end_id == end_to_end_id)
-                    & (store.requests_table.c.debtor_participant_id == debtor_id)
+                    (table.c.end_to_end_id == end_to_end_id)
+                    & (table.c.debtor_participant_id == debtor_id)
                 )
-                .order_by(store.requests_table.c.created_at.desc())
+                .order_by(table.c.created_at.desc())
             ).first()
+            hub_id = _hub_id(end_to_end_id) if row is None else None
+            if hub_id is not None:
+                row = connection.execute(
+                    sa.select(table).where(
+                        (table.c.id == hub_id)
+                        & (table.c.debtor_participant_id == debtor_id)
+                        & table.c.end_to_end_id.is_(None)
+                    )
+                ).first()
         if row is None:
             raise DomainError(
                 SwitchError.REQUEST_NOT_FOUND, f"no request to pay {end_to_end_id}", status=404
@@ -162,17 +286,34 @@ class PaymentRequests:
 
     def inbox(self, debtor_code: str) -> list[PaymentRequest]:
         """Open requests for the customers of `debtor_code` (what its app shows them)."""
+        return self.incoming(debtor_code, status=RequestStatus.OPEN, limit=None)
+
+    def incoming(
+        self,
+        debtor_code: str,
+        *,
+        status: RequestStatus | None = RequestStatus.OPEN,
+        since_ns: int = 0,
+        limit: int | None = 100,
+    ) -> list[PaymentRequest]:
+        """Requests to `debtor_code`'s customers, oldest first (None: whatever their
+        status), created at or after `since_ns`; at most `limit` (REQUESTS_PAGE_MAX)."""
         participant = self.directory.participant(debtor_code)
         self.expire_due()
+        table = store.requests_table
+        query = (
+            sa.select(table)
+            .where(
+                (table.c.debtor_participant_id == participant.id) & (table.c.created_at >= since_ns)
+            )
+            .order_by(table.c.created_at)
+        )
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        if limit is not None:
+            query = query.limit(max(1, min(limit, REQUESTS_PAGE_MAX)))
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(store.requests_table)
-                .where(
-                    (store.requests_table.c.debtor_participant_id == participant.id)
-                    & (store.requests_table.c.status == RequestStatus.OPEN.value)
-                )
-                .order_by(store.requests_table.c.created_at)
-            ).all()
+            rows = connection.execute(query).all()
         return [_request(row) for row in rows]
 
     def accept(
@@ -207,26 +348,85 @@ class PaymentRequests:
         )
         if payment.reason is not None:  # the transfer was refused: the request stays open
             return self._set(request.id, RequestStatus.OPEN, payment.reason, payment.id)
-        return self._set(request.id, RequestStatus.PAID, None, payment.id)
+        # Money moved: paid, even if an expiry or a refusal was recorded meanwhile.
+        return self._decide(request, RequestStatus.PAID, None, payment)
+
+    def accept_linked(
+        self, debtor_code: str, request_id: uuid.UUID, *, msg_id: str | None = None
+    ) -> PaymentRequest:
+        """accept, paid from the IBAN the debtor's Raast ID links to, under its account
+        title (what a pain.014 ACCP or POST /requests/{id}/accept does). The UETR is derived
+        from the request, so every way of accepting it names one payment."""
+        participant = self.directory.participant(debtor_code)
+        request = self.get(request_id)
+        if request.debtor_participant_id != participant.id:
+            raise DomainError(
+                SwitchError.REQUEST_NOT_FOUND, f"no request to pay {request_id}", status=404
+            )
+        alias = self.directory.alias(request.debtor_alias)
+        return self.accept(
+            participant.code,
+            request.id,
+            debtor_name=alias.account_title[:NAME_LENGTH_MAX],
+            debtor_iban=alias.iban.compact,
+            msg_id=msg_id or f"RTP{request.id.hex}",
+            uetr=request_uetr(participant, request.id),
+        )
 
     def reject(
         self, debtor_code: str, request_id: uuid.UUID, reason: ReasonCode = ReasonCode.CUST
     ) -> PaymentRequest:
         request = self._open(debtor_code, request_id)
-        return self._set(request.id, RequestStatus.REJECTED, reason, None)
+        return self._decide(request, RequestStatus.REJECTED, reason, None)
 
     def expire_due(self) -> int:
-        now = self.clock.now_ns()
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                store.requests_table.update()
-                .where(
-                    (store.requests_table.c.status == RequestStatus.OPEN.value)
-                    & (store.requests_table.c.expires_at <= now)
+        """Expire the open requests past their expiry; each creditor gets a pain.014 RJCT
+        AEXR, archived with the expiry (exactly once: only the rows this call changed)."""
+        table = store.requests_table
+        expired = 0
+        while True:
+            now = self.clock.now_ns()
+            with self.engine.connect() as connection:
+                due = connection.execute(
+                    sa.select(table)
+                    .where(
+                        (table.c.status == RequestStatus.OPEN.value) & (table.c.expires_at <= now)
+                    )
+                    .limit(EXPIRE_BATCH_MAX)
+                ).all()
+            if not due:
+                return expired
+            # Built before the write transaction: it reads participants (another connection).
+            outcomes = {
+                row.id: self._outcome(
+                    SimpleNamespace(**{**row._mapping, "status": RequestStatus.EXPIRED.value}),  # noqa: SLF001
+                    None,
                 )
-                .values(status=RequestStatus.EXPIRED.value)
-            )
-        return result.rowcount
+                for row in due
+            }
+            with self.engine.begin() as connection:
+                changed = connection.execute(
+                    table.update()
+                    .where(
+                        table.c.id.in_(list(outcomes))
+                        & (table.c.status == RequestStatus.OPEN.value)
+                    )
+                    .values(status=RequestStatus.EXPIRED.value)
+                    .returning(table.c.id)
+                ).scalars()
+                sent = [
+                    message
+                    for request_id in changed
+                    if (message := outcomes[request_id]) is not None
+                ]
+                store.insert_messages(connection, sent, now)
+            expired += len(outcomes)
+            self._push([(self._participant_of(message), message) for message in sent])
+            if len(due) < EXPIRE_BATCH_MAX:
+                return expired
+
+    def _participant_of(self, message: ArchivedMessage) -> Participant:
+        return self.directory.participant_by_id_cached(message.participant_id)
 
     def _open(self, debtor_code: str, request_id: uuid.UUID) -> PaymentRequest:
         participant = self.directory.participant(debtor_code)
@@ -263,6 +463,69 @@ class PaymentRequests:
                 )
             )
         return self.get(request_id)
+
+    def _decide(
+        self,
+        request: PaymentRequest,
+        status: RequestStatus,
+        reason: ReasonCode | None,
+        payment: Payment | None,
+    ) -> PaymentRequest:
+        """Record the end of a request and, in the same transaction, the pain.014 that tells
+        its creditor; then push it. A refusal applies to an open request only (a decision
+        made meanwhile stands: 409); a payment to any request not paid yet."""
+        table = store.requests_table
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id == request.id)).one()
+        decided = {
+            "status": status.value,
+            "reason": reason.value if reason else None,
+            "payment_id": payment.id if payment else None,
+        }
+        outcome = self._outcome(SimpleNamespace(**{**row._mapping, **decided}), payment)  # noqa: SLF001
+        guard = (
+            table.c.status != RequestStatus.PAID.value
+            if status is RequestStatus.PAID
+            else table.c.status == RequestStatus.OPEN.value
+        )
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                table.update().where((table.c.id == request.id) & guard).values(decided)
+            ).rowcount
+            if changed and outcome is not None:
+                store.insert_messages(connection, [outcome], self.clock.now_ns())
+        if not changed:
+            now = self.get(request.id)
+            raise DomainError(
+                SwitchError.REQUEST_NOT_OPEN,
+                f"the request is {now.status.value}",
+                status=409,
+                fields={"status": now.status.value},
+            )
+        if outcome is not None:
+            self._push([(self._participant_of(outcome), outcome)])
+        return self.get(request.id)
+
+
+def request_uetr(debtor: Participant, request_id: uuid.UUID) -> uuid.UUID:
+    """The UETR of the payment that pays a request: a UUIDv4 derived from the debtor's
+    institution and the request (stable, so accepting twice names one payment)."""
+    digest = hashlib.sha256(f"{debtor.id}:rtp:{request_id}".encode()).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def _hub_id(text: str) -> uuid.UUID | None:
+    """The request id in a hub-made end-to-end id (32 hex digits), else None."""
+    if len(text) != 32:  # uuid.hex
+        return None
+    try:
+        return uuid.UUID(hex=text)
+    except ValueError:
+        return None
+
+
+def _id35(text: str | None) -> str | None:
+    return text[:MAX35] if text else None
 
 
 def _request(row: Any) -> PaymentRequest:

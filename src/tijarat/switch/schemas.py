@@ -19,6 +19,7 @@ from tijarat.switch.model import (
     Participant,
     ParticipantCategory,
     Payment,
+    PaymentRequest,
     ReasonCode,
     SettlementReport,
 )
@@ -257,6 +258,58 @@ class ReturnIn(_In):
     return_id: uuid.UUID
     amount_minor: int = Field(gt=0)
     reason: ReasonCode
+
+
+class RequestAcceptIn(_In):
+    """Accept a request to pay: the debtor pays from the IBAN its Raast ID links to."""
+
+    msg_id: Text35 | None = Field(
+        default=None, description="the payment's message id (default: from the request)"
+    )
+
+
+class RequestRejectIn(_In):
+    reason: ReasonCode = ReasonCode.CUST
+
+
+class PaymentRequestOut(BaseModel):
+    """A request to pay as its debtor's institution sees it (GET /requests/incoming)."""
+
+    id: uuid.UUID
+    end_to_end_id: str = Field(description="the creditor's end-to-end id, else the request id")
+    creditor_participant: str
+    creditor_name: str
+    creditor_alias: str | None
+    creditor_iban: str | None
+    debtor_alias: str
+    amount_minor: int
+    currency: str
+    reference: str | None
+    status: str = Field(description="open, paid, rejected or expired")
+    reason: str | None
+    payment_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, r: PaymentRequest, *, creditor_code: str) -> PaymentRequestOut:
+        return cls(
+            id=r.id,
+            end_to_end_id=r.end_to_end_id or r.id.hex,
+            creditor_participant=creditor_code,
+            creditor_name=r.creditor_name,
+            creditor_alias=r.creditor_alias,
+            creditor_iban=r.creditor_iban,
+            debtor_alias=r.debtor_alias,
+            amount_minor=r.amount_minor,
+            currency=r.currency,
+            reference=r.reference,
+            status=r.status.value,
+            reason=r.reason.value if r.reason else None,
+            payment_id=r.payment_id,
+            created_at=from_ns(r.created_at),
+            expires_at=from_ns(r.expires_at),
+        )
 
 
 class SettlementReportOut(BaseModel):

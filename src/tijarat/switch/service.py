@@ -44,6 +44,7 @@ from tijarat.switch.model import (
     Participant,
     ParticipantCategory,
     ParticipantStatus,
+    same_settlement_account,
 )
 
 HUB_LEDGER_DEFAULT = 586  # ledger ids follow ISO 4217 numeric codes: 586 is PKR
@@ -104,9 +105,10 @@ class SwitchService:
 
     def reservation_account(self, payer: Participant, payee: Participant) -> uuid.UUID:
         """Where a payment's reservation credits: the payee's settlement account, or, for an
-        on-us payment (one participant's customers), the hub's on-us account: the ledger
-        moves nothing from an account to itself, and the position must not change."""
-        if payer.id == payee.id:
+        on-us payment (payer and payee settle in one account: one participant, or a sponsor
+        and a participant it sponsors), the hub's on-us account: the ledger moves nothing
+        from an account to itself, and the position must not change."""
+        if same_settlement_account(payer, payee):
             self._ensure_hub()
             return self.on_us_account_id
         return payee.settlement_account_id
@@ -121,7 +123,12 @@ class SwitchService:
         bank_code: str | None = None,
         sponsor_code: str | None = None,
     ) -> tuple[Participant, str]:
-        """Admit a participant; returns it and its API secret, shown this once only."""
+        """Admit a participant; returns it and its API secret, shown this once only.
+
+        Indirect and direct non-settlement participants name a sponsor (a direct settlement
+        participant) and get no settlement account: theirs is the sponsor's, and their
+        status and net debit cap on record follow the sponsor's (see set_status).
+        """
         self._ensure_hub()
         code = code.strip().upper()
         if not (code.isalnum() and 4 <= len(code) <= PARTICIPANT_CODE_LENGTH_MAX):
@@ -143,17 +150,23 @@ class SwitchService:
         now = self.clock.now_ns()
         with self.engine.connect() as connection:  # validate before anything is written
             sponsor_id = None
-            if category is ParticipantCategory.INDIRECT:
+            if category.settles_through_sponsor:
                 if sponsor_code is None:
                     raise DomainError(
                         SwitchError.SPONSOR_REQUIRED,
-                        "an indirect participant settles through a sponsor: name it",
+                        f"a {category.value} participant settles through a sponsor: name it",
                         status=422,
                     )
                 sponsor = self._participant(connection, sponsor_code)
                 if sponsor.category is not ParticipantCategory.DIRECT_SETTLEMENT:
                     raise _invalid("the sponsor must be a direct settlement participant")
                 sponsor_id = sponsor.id
+                settlement_id = sponsor.settlement_account_id  # no account of its own
+            elif sponsor_code is not None:
+                raise _invalid(
+                    "only indirect and direct non-settlement participants have a sponsor",
+                    sponsor_code=sponsor_code,
+                )
             existing = connection.execute(
                 sa.select(
                     store.participants_table.c.code, store.participants_table.c.bank_code
@@ -179,20 +192,24 @@ class SwitchService:
         # The ledger account first, outside our transaction (the ledger commits on its own):
         # should the insert below then lose a race, an empty account is all that remains.
         # Prefunded: the settlement position can never go below zero.
-        results = self.ledger.create_accounts(
-            [
-                Account(
-                    settlement_id,
-                    self.hub_ledger,
-                    ACCOUNT_CODE_SETTLEMENT,
-                    AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-                    owner_id=participant_id,
-                )
-            ]
-        )
-        assert results[0] == "ok", results
+        if sponsor_id is None:
+            results = self.ledger.create_accounts(
+                [
+                    Account(
+                        settlement_id,
+                        self.hub_ledger,
+                        ACCOUNT_CODE_SETTLEMENT,
+                        AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+                        owner_id=participant_id,
+                    )
+                ]
+            )
+            assert results[0] == "ok", results
         try:
             with self.engine.begin() as connection:
+                status, cap = ParticipantStatus.ACTIVE, None
+                if sponsor_id is not None:
+                    status, cap = self._sponsor_terms(connection, sponsor_id)
                 connection.execute(
                     store.participants_table.insert().values(
                         id=participant_id,
@@ -201,12 +218,18 @@ class SwitchService:
                         category=category.value,
                         bank_code=bank_code,
                         sponsor_id=sponsor_id,
-                        status=ParticipantStatus.ACTIVE.value,
+                        status=status.value,
                         settlement_account_id=settlement_id,
                         credential_sha256=_digest(secret),
                         created_at=now,
                     )
                 )
+                if cap is not None:
+                    connection.execute(
+                        store.net_debit_caps_table.insert().values(
+                            participant_id=participant_id, cap_minor=cap, updated_at=now
+                        )
+                    )
                 participant = self._participant(connection, code)
         except sa.exc.IntegrityError:  # a concurrent registration took the code or bank code
             raise DomainError(
@@ -256,15 +279,60 @@ class SwitchService:
             )
         return store.participant_from_row(row)
 
+    def _sponsor_terms(
+        self, connection: sa.Connection, sponsor_id: uuid.UUID
+    ) -> tuple[ParticipantStatus, int | None]:
+        """The status (active, or stopped with its sponsor) and net debit cap a participant
+        the sponsor sponsors must carry. The sponsor's row is locked until the caller
+        commits: a concurrent change of its status or cap waits, then sees this one."""
+        participants, caps = store.participants_table, store.net_debit_caps_table
+        sponsor_status = connection.execute(
+            sa.select(participants.c.status)
+            .where(participants.c.id == sponsor_id)
+            .with_for_update()
+        ).scalar_one()
+        cap = connection.execute(
+            sa.select(caps.c.cap_minor).where(caps.c.participant_id == sponsor_id)
+        ).scalar()
+        active = sponsor_status == ParticipantStatus.ACTIVE.value
+        status = ParticipantStatus.ACTIVE if active else ParticipantStatus.SPONSOR_SUSPENDED
+        return status, None if cap is None else int(cap)
+
     def set_status(self, code: str, status: ParticipantStatus) -> Participant:
-        """Suspending stops new payments at once: every payment checks the status first."""
+        """Suspending stops new payments at once: every payment checks the status first, and
+        the insert of its row checks it again in the database.
+
+        A sponsor's suspension stops the participants it sponsors the same way: in the same
+        transaction their status becomes `sponsor_suspended` (those active in their own
+        right), and back to active when the sponsor is. Reactivating a sponsored participant
+        whose sponsor is suspended leaves it `sponsor_suspended`.
+        """
+        if status is ParticipantStatus.SPONSOR_SUSPENDED:
+            raise _invalid("a participant is set active or suspended; its sponsor's status follows")
+        participants = store.participants_table
         with self.engine.begin() as connection:
             participant = self._participant(connection, code)
+            stored: ParticipantStatus = status
+            if participant.sponsor_id is not None and status is ParticipantStatus.ACTIVE:
+                stored, _ = self._sponsor_terms(connection, participant.sponsor_id)
             connection.execute(
-                store.participants_table.update()
-                .where(store.participants_table.c.id == participant.id)
-                .values(status=status.value)
+                participants.update()
+                .where(participants.c.id == participant.id)
+                .values(status=stored.value)
             )
+            if participant.sponsor_id is None:
+                # Those it sponsors follow, unless suspended in their own right. Its row,
+                # updated above, stays locked: a registration under it waits for this.
+                active, stopped = ParticipantStatus.ACTIVE, ParticipantStatus.SPONSOR_SUSPENDED
+                before, after = (stopped, active) if stored is active else (active, stopped)
+                connection.execute(
+                    participants.update()
+                    .where(
+                        (participants.c.sponsor_id == participant.id)
+                        & (participants.c.status == before.value)
+                    )
+                    .values(status=after.value)
+                )
             changed = self._participant(connection, code)
         self.forget_cached()
         return changed
@@ -397,13 +465,13 @@ class SwitchService:
     # ------------------------------------------------------------------ liquidity
     def fund(self, code: str, amount: Money, request_id: uuid.UUID) -> Money:
         """Funds in from the participant's SBP account: its settlement position grows."""
-        participant = self.participant(code)
+        participant = self._account_holder(code)
         self._move(request_id, self.funding_account_id, participant, amount, TRANSFER_CODE_FUND_IN)
         return self.liquidity(code)
 
     def defund(self, code: str, amount: Money, request_id: uuid.UUID) -> Money:
         """Funds out to the participant's SBP account; refused beyond what is available."""
-        participant = self.participant(code)
+        participant = self._account_holder(code)
         self._move(
             request_id,
             participant.settlement_account_id,
@@ -459,8 +527,29 @@ class SwitchService:
                 fields={"result": str(result)},
             )
 
+    def _account_holder(self, code: str) -> Participant:
+        """The participant, if it holds its settlement account. Funds in and out mirror a
+        movement on an account at SBP, which a sponsored participant does not have: its
+        sponsor funds the account they share, so the instruction must name the sponsor
+        (moving them for it would book the sponsor's money under another's name)."""
+        participant = self.participant(code)
+        if participant.sponsor_id is not None:
+            sponsor = self.participant_by_id(participant.sponsor_id)
+            raise DomainError(
+                SwitchError.PARTICIPANT_INVALID,
+                f"{participant.code} settles in its sponsor {sponsor.code}'s settlement"
+                f" account and holds none: fund or defund {sponsor.code}",
+                status=422,
+                fields={"code": participant.code, "sponsor_code": sponsor.code},
+            )
+        return participant
+
     def liquidity(self, code: str) -> Money:
-        """What the participant may still send: posted credits less debits and reservations."""
+        """What the participant may still send: posted credits less debits and reservations.
+
+        For a sponsored participant, its sponsor's: they settle in the same account, and
+        what one sends uses up what the others may.
+        """
         participant = self.participant(code)
         account = self.ledger.get_account(participant.settlement_account_id)
         return Money(account.balance.available_credit, "PKR")
@@ -529,20 +618,45 @@ class SwitchService:
     # ------------------------------------------------------------------ net debit caps
     def set_net_debit_cap(self, code: str, cap_minor: int | None) -> int | None:
         """Cap (or with None, uncap) how far the participant may send more than it receives
-        in one settlement day (Pakistan time); payments beyond it are rejected AM23."""
+        in one settlement day (Pakistan time); payments beyond it are rejected AM23.
+
+        A cap is its settlement account's: a sponsor's covers the payments of those it
+        sponsors (see net_debit_position), whose rows carry a copy of it, written in the
+        same transaction, so that a payment's guarded insert checks the cap it was held to.
+        """
         participant = self.participant(code)
+        if participant.sponsor_id is not None:
+            sponsor = self.participant_by_id(participant.sponsor_id)
+            raise _invalid(
+                f"{participant.code} settles in {sponsor.code}'s account: its cap is"
+                f" {sponsor.code}'s",
+                sponsor_code=sponsor.code,
+            )
         if cap_minor is not None and (type(cap_minor) is not int or cap_minor < 0):
             raise _invalid("a net debit cap is a whole number of paisa >= 0", cap=cap_minor)
-        table = store.net_debit_caps_table
+        table, participants = store.net_debit_caps_table, store.participants_table
         with self.engine.begin() as connection:
-            connection.execute(table.delete().where(table.c.participant_id == participant.id))
+            # Locked: a registration under this sponsor waits, then copies this cap.
+            connection.execute(
+                sa.select(participants.c.id)
+                .where(participants.c.id == participant.id)
+                .with_for_update()
+            )
+            sharing = [
+                participant.id,
+                *connection.execute(
+                    sa.select(participants.c.id).where(participants.c.sponsor_id == participant.id)
+                ).scalars(),
+            ]
+            connection.execute(table.delete().where(table.c.participant_id.in_(sharing)))
             if cap_minor is not None:
+                now = self.clock.now_ns()
                 connection.execute(
-                    table.insert().values(
-                        participant_id=participant.id,
-                        cap_minor=cap_minor,
-                        updated_at=self.clock.now_ns(),
-                    )
+                    table.insert(),
+                    [
+                        {"participant_id": pid, "cap_minor": cap_minor, "updated_at": now}
+                        for pid in sharing
+                    ],
                 )
         self.forget_cached()
         return cap_minor
@@ -559,14 +673,26 @@ class SwitchService:
         return cap - self.net_debit_position(participant.id)
 
     def net_debit_position(self, participant_id: uuid.UUID) -> int:
-        """Sent less received today (what counts against a cap), in one statement."""
-        payments = store.payments_table
+        """Sent less received today (what counts against a cap), in one statement.
+
+        Per settlement account: the payments of every participant settling in the
+        participant's account (a sponsor and those it sponsors) count together.
+        """
+        payments, participants = store.payments_table, store.participants_table
+        account = (
+            sa.select(participants.c.settlement_account_id)
+            .where(participants.c.id == participant_id)
+            .scalar_subquery()
+        )
+        sharing = sa.select(participants.c.id).where(
+            participants.c.settlement_account_id == account
+        )
         start = settlement_day_start_ns(self.clock.now_ns())
         live = (PENDING_STATUS, SETTLED_STATUS)
         sent = (
             sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0))
             .where(
-                (payments.c.payer_id == participant_id)
+                payments.c.payer_id.in_(sharing)
                 & (payments.c.created_at >= start)
                 & payments.c.status.in_(live)
             )
@@ -575,7 +701,7 @@ class SwitchService:
         received = (
             sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount_minor), 0))
             .where(
-                (payments.c.payee_id == participant_id)
+                payments.c.payee_id.in_(sharing)
                 & (payments.c.created_at >= start)
                 & (payments.c.status == SETTLED_STATUS)
             )
@@ -994,10 +1120,16 @@ def _invalid(message: str, **fields: object) -> DomainError:
 def _suspended(participant: Participant) -> DomainError:
     return DomainError(
         SwitchError.PARTICIPANT_SUSPENDED,
-        f"participant {participant.code} is suspended",
+        suspended_message(participant),
         status=403,
         fields={"code": participant.code},
     )
+
+
+def suspended_message(participant: Participant) -> str:
+    if participant.status is ParticipantStatus.SPONSOR_SUSPENDED:
+        return f"participant {participant.code}'s sponsor is suspended: it cannot settle"
+    return f"participant {participant.code} is suspended"
 
 
 ENDPOINT_URL_LENGTH_MAX = 400

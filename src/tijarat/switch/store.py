@@ -36,7 +36,7 @@ participants_table = sa.Table(
     sa.Column("category", sa.String(40), nullable=False),
     sa.Column("bank_code", sa.String(4), nullable=True, unique=True),
     sa.Column("sponsor_id", sa.Uuid, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # 32: "sponsor_suspended" (0017)
     sa.Column("settlement_account_id", sa.Uuid, nullable=False),
     sa.Column("credential_sha256", sa.String(64), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
@@ -257,6 +257,10 @@ requests_table = sa.Table(
     sa.Column("reason", sa.String(4), nullable=True),
     sa.Column("payment_id", sa.Uuid, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The creditor's pain.013 MsgId and PmtInfId, named by the pain.014 that answers it
+    # (migration 0016); null for a request made through the JSON API or in process.
+    sa.Column("original_message_id", sa.String(35), nullable=True),
+    sa.Column("original_payment_information_id", sa.String(35), nullable=True),
 )
 
 

@@ -147,7 +147,12 @@ def hub_figures(container: Container) -> HubFigures:
     return HubFigures(
         participants=len(lines),
         participants_active=sum(line.participant.active for line in lines),
-        liquidity_minor=sum(line.available_minor for line in lines),
+        # Per settlement account: sponsored participants show their sponsor's, once.
+        liquidity_minor=sum(
+            {
+                line.participant.settlement_account_id: line.available_minor for line in lines
+            }.values()
+        ),
         settled_today=settled[0],
         settled_today_minor=settled[1],
         rejected_today=by_status.get(PaymentStatus.REJECTED.value, (0, 0))[0],
