@@ -20,6 +20,7 @@ from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.ledger.model import Account, AccountFlags, Transfer
+from tijarat.switch import iso20022 as iso
 from tijarat.switch import qr, store
 from tijarat.switch.model import (
     ACCOUNT_CODE_SETTLEMENT,
@@ -300,6 +301,29 @@ def test_settlement_reports_of_a_sponsor_and_its_indirect_participant(
         + whole.funded_minor
     )
     assert (small.opening_minor, small.closing_minor) == (whole.opening_minor, whole.closing_minor)
+
+
+def test_an_indirect_participants_camt053_shows_its_own_entries_only(
+    hub: Container, clock: ManualClock
+) -> None:
+    clock.advance(seconds=1)  # after the fixture's funding
+    start = clock.now_ns()
+    mine = pay(hub, SMALL, OTHER, 3_000_00)
+    pay(hub, SPONSOR, OTHER, 500_00)  # the sponsor's own: not the indirect participant's
+    hub.switch.fund(SPONSOR, Money(7_00, "PKR"), uuid.uuid4())
+    end = clock.now_ns() + 10**12
+    small = hub.switch.participant(SMALL)
+    body = hub.gateway.settlement_statement(small, start, end)
+    statement = iso.parse_envelope(body).document
+    assert isinstance(statement, iso.BankToCustomerStatement)
+    (account,) = statement.statements
+    assert [(e.amount.amount_minor, e.uetr) for e in account.entries] == [
+        (-3_000_00, mine.request.uetr)
+    ]
+    sponsor = hub.gateway.settlement_statement(hub.switch.participant(SPONSOR), start, end)
+    whole = iso.parse_envelope(sponsor).document
+    assert isinstance(whole, iso.BankToCustomerStatement)
+    assert len(whole.statements[0].entries) == 3  # both payments and the funds in
 
 
 def test_direct_non_settlement_participants_need_a_sponsor_too(hub: Container) -> None:

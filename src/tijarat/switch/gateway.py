@@ -25,7 +25,6 @@ from tijarat.kernel.clock import NS_PER_S, PAKISTAN, from_ns, to_ns
 from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import Iban
 from tijarat.kernel.money import Money
-from tijarat.ledger.model import TransferFlags
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
 from tijarat.switch.advices import (
@@ -370,21 +369,12 @@ class Gateway:
             # Any code ISO allows may arrive (AM09, MS03...); the hub returns money for the
             # reasons it carries only. This return is refused, the message's others go on.
             # AG03: this kind of transaction (a return for that reason) is not supported.
-            return iso.TransactionStatus(
-                status=iso.PaymentStatus.RJCT,
-                original_end_to_end_id=tx.original_end_to_end_id,
-                original_transaction_id=tx.original_transaction_id,
-                original_uetr=tx.original_uetr,
-                reasons=(
-                    iso.Reason(
-                        code=iso.ReasonCode.AG03,
-                        additional_information=(
-                            f"return reason {code.value if code else '-'} not accepted: use "
-                            + ", ".join(sorted(_RETURN_REASONS))
-                            + " or MS02",
-                        ),
-                    ),
-                ),
+            return _refused(
+                tx,
+                iso.ReasonCode.AG03,
+                f"return reason {code.value if code else '-'} not accepted: use "
+                + ", ".join(sorted(_RETURN_REASONS))
+                + " or MS02",
             )
         updated = self.payments.return_payment(
             participant.code,
@@ -398,17 +388,16 @@ class Gateway:
     def settlement_statement(self, participant: Participant, start_ns: int, end_ns: int) -> bytes:
         """camt.053 of the participant's settlement account over [start, end): booked entries.
 
-        Built from the ledger's statement, so it shows what the ledger holds: reservations
-        and their voids are not bookings and are left out; posts, returns and funds in/out
-        are entries, credits positive and debits negative, with the payment's UETR.
+        Built from the ledger's statement (Payments.booked_entries, the settlement report's
+        too), so it shows what the ledger holds, however many entries: reservations and
+        their voids are not bookings and are left out; posts, returns and funds in/out are
+        entries, credits positive and debits negative, with the payment's UETR. A sponsored
+        participant sees its own entries of its sponsor's account, not the others'.
         """
-        account_id = participant.settlement_account_id
-        ledger_statement = self.payments.ledger.statement(account_id, start_ns, end_ns, 10_000)
+        booked = self.payments.booked_entries(participant, start_ns, end_ns)
         entries = []
-        for entry in ledger_statement.entries:
+        for entry in booked.entries:
             transfer = entry.transfer
-            if transfer.flags & (TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER):
-                continue
             amount = transfer.amount or 0
             uetr = transfer.user_data_128
             entries.append(
@@ -433,12 +422,12 @@ class Gateway:
                     balances=(
                         iso.Balance(
                             iso.BalanceType.OPBD,
-                            Money(ledger_statement.opening.net_credit_posted, "PKR"),
+                            Money(booked.opening_minor, "PKR"),
                             from_ns(start_ns).date(),
                         ),
                         iso.Balance(
                             iso.BalanceType.CLBD,
-                            Money(ledger_statement.closing.net_credit_posted, "PKR"),
+                            Money(booked.closing_minor, "PKR"),
                             period_end.date(),
                         ),
                     ),
@@ -666,18 +655,7 @@ class Gateway:
         if payment_id is None:
             # Answered for this transaction alone (AG09, payment not received); the
             # message's others are answered too.
-            return iso.TransactionStatus(
-                status=iso.PaymentStatus.RJCT,
-                original_end_to_end_id=tx.original_end_to_end_id,
-                original_transaction_id=tx.original_transaction_id,
-                original_uetr=tx.original_uetr,
-                reasons=(
-                    iso.Reason(
-                        code=iso.ReasonCode.AG09,
-                        additional_information=(_NOT_FOUND_TEXT,),
-                    ),
-                ),
-            )
+            return _refused(tx, iso.ReasonCode.AG09, _NOT_FOUND_TEXT)
         return _status_of(self.payments.payment(payment_id))
 
     def _answer(self, payee: Participant, tx: iso.TransactionStatus) -> iso.TransactionStatus:
@@ -690,13 +668,7 @@ class Gateway:
             text = (
                 _NOT_FOUND_TEXT if payment_id is None else "a decision is ACSC, ACCC, ACSP or RJCT"
             )
-            return iso.TransactionStatus(
-                status=iso.PaymentStatus.RJCT,
-                original_end_to_end_id=tx.original_end_to_end_id,
-                original_transaction_id=tx.original_transaction_id,
-                original_uetr=tx.original_uetr,
-                reasons=(iso.Reason(code=reason, additional_information=(text,)),),
-            )
+            return _refused(tx, reason, text)
         return _status_of(self.payments.answer(payee.code, payment_id, decision))
 
     def _payment_asked(
@@ -809,6 +781,22 @@ def _request_status(end_to_end_id: str, request: PaymentRequest) -> iso.Transact
         else "AEXR"
     )
     return _rejected(end_to_end_id, reason)
+
+
+def _refused(
+    tx: iso.StatusRequestTransaction | iso.TransactionStatus | iso.ReturnTransaction,
+    code: iso.ReasonCode,
+    text: str,
+) -> iso.TransactionStatus:
+    """One transaction of a message refused (RJCT with a reason and why), named by its
+    original ids; the message's other transactions are answered as they go."""
+    return iso.TransactionStatus(
+        status=iso.PaymentStatus.RJCT,
+        original_end_to_end_id=tx.original_end_to_end_id,
+        original_transaction_id=tx.original_transaction_id,
+        original_uetr=tx.original_uetr,
+        reasons=(iso.Reason(code=code, additional_information=(text,)),),
+    )
 
 
 def _decision_of(status: iso.TransactionStatus) -> PayeeDecision | None:

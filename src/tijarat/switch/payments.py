@@ -970,24 +970,13 @@ class Payments:
         so for it opening + movements = closing does not hold, and funds in/out are none.
         """
         participant = self.directory.participant(code)
-        pages = list(
-            self._statement_pages(participant.settlement_account_id, from_timestamp, to_timestamp)
-        )
-        entries = [entry for page in pages for entry in page.entries]
-        sides = self._sides(participant, entries) if participant.sponsor_id else None
+        booked = self.booked_entries(participant, from_timestamp, to_timestamp)
         sent = received = funded = returned_out = returned_in = 0
         sent_count = received_count = 0
-        for entry in entries:
+        for entry in booked.entries:
             transfer = entry.transfer
-            if (
-                transfer.code == TRANSFER_CODE_CREDIT_TRANSFER
-                and not transfer.flags & TransferFlags.POST_PENDING_TRANSFER
-            ):
-                continue  # reservations and their voids move no posted money
             amount = transfer.amount or 0
             outgoing = entry.direction == "debit"
-            if sides is not None and not _its_share(sides, transfer, outgoing=outgoing):
-                continue  # the sponsor's, or another sponsored participant's
             if transfer.code == TRANSFER_CODE_CREDIT_TRANSFER:
                 if outgoing:
                     sent, sent_count = sent + amount, sent_count + 1
@@ -1006,8 +995,8 @@ class Payments:
             participant_code=participant.code,
             from_timestamp=from_timestamp,
             to_timestamp=to_timestamp,
-            opening_minor=pages[0].opening.net_credit_posted,
-            closing_minor=pages[-1].closing.net_credit_posted,
+            opening_minor=booked.opening_minor,
+            closing_minor=booked.closing_minor,
             sent_count=sent_count,
             sent_minor=sent,
             received_count=received_count,
@@ -1015,6 +1004,28 @@ class Payments:
             returned_out_minor=returned_out,
             returned_in_minor=returned_in,
             funded_minor=funded,
+        )
+
+    def booked_entries(
+        self, participant: Participant, from_timestamp: int, to_timestamp: int
+    ) -> Booked:
+        """What was booked in [from, to) on the participant's settlement account (what its
+        settlement report and camt.053 statement show), read page after page: posts, on-us
+        hand-backs, returns, funds in and out; not reservations or their voids, which move no
+        posted money. A sponsored participant gets only its own share of the shared account
+        (see _sides); its opening and closing are the account's."""
+        pages = list(
+            self._statement_pages(participant.settlement_account_id, from_timestamp, to_timestamp)
+        )
+        two_phase = TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER
+        entries = [e for page in pages for e in page.entries if not e.transfer.flags & two_phase]
+        if participant.sponsor_id is not None:
+            sides = self._sides(participant, entries)
+            entries = [
+                e for e in entries if _its_share(sides, e.transfer, outgoing=e.direction == "debit")
+            ]
+        return Booked(
+            pages[0].opening.net_credit_posted, pages[-1].closing.net_credit_posted, entries
         )
 
     def _sides(
@@ -1329,6 +1340,14 @@ class Payments:
 
     def _participant_by_id(self, participant_id: uuid.UUID) -> Participant:
         return self.directory.participant_by_id_cached(participant_id)
+
+
+class Booked(NamedTuple):
+    """A settlement account's booked entries over a period (see Payments.booked_entries)."""
+
+    opening_minor: int
+    closing_minor: int
+    entries: list[StatementEntry]
 
 
 def _its_share(
