@@ -48,6 +48,7 @@ from tijarat.switch.model import (
     PayeeDecision,
     Payment,
     PaymentRequest,
+    PaymentStatus,
     ReasonCode,
     RequestStatus,
 )
@@ -232,15 +233,7 @@ class Gateway:
         by_instruction: dict[str, list[iso.TransactionStatus]] = {}
         for owner, payment in zip(owners, result.payments, strict=True):
             # pain.002 names transactions by end-to-end id only (no TxId in its schema).
-            status = _status_of(payment)
-            by_instruction.setdefault(owner, []).append(
-                iso.TransactionStatus(
-                    status=status.status,
-                    original_end_to_end_id=status.original_end_to_end_id,
-                    original_uetr=status.original_uetr,
-                    reasons=status.reasons,
-                )
-            )
+            by_instruction.setdefault(owner, []).append(_status_of(payment, with_tx_id=False))
         return iso.CustomerPaymentStatusReport(
             message_id=_hub_message_id(),
             created_at=from_ns(self.clock.now_ns()),
@@ -783,6 +776,11 @@ def _request_status(end_to_end_id: str, request: PaymentRequest) -> iso.Transact
     return _rejected(end_to_end_id, reason)
 
 
+# The hub's statuses and reasons as ISO's, converted once rather than for every row.
+_STATUSES = {status: iso.PaymentStatus(status.value) for status in PaymentStatus}
+_REASONS = {reason: iso.Reason(code=iso.ReasonCode(reason.value)) for reason in ReasonCode}
+
+
 def _refused(
     tx: iso.StatusRequestTransaction | iso.TransactionStatus | iso.ReturnTransaction,
     code: iso.ReasonCode,
@@ -860,12 +858,13 @@ def _request(
     )
 
 
-def _status_of(payment: Payment) -> iso.TransactionStatus:
-    reasons = (iso.Reason(code=iso.ReasonCode(payment.reason.value)),) if payment.reason else ()
+def _status_of(payment: Payment, *, with_tx_id: bool = True) -> iso.TransactionStatus:
+    """A payment's status as ISO 20022 names it (pain.002 and pain.014 have no TxId)."""
+    reasons = (_REASONS[payment.reason],) if payment.reason else ()
     return iso.TransactionStatus(
-        status=iso.PaymentStatus(payment.status.value),
+        status=_STATUSES[payment.status],
         original_end_to_end_id=payment.request.end_to_end_id,
-        original_transaction_id=payment.request.tx_id,
+        original_transaction_id=payment.request.tx_id if with_tx_id else None,
         original_uetr=payment.request.uetr,
         reasons=reasons,
     )

@@ -268,8 +268,7 @@ def new_root(namespace: str, local: str) -> XmlElement:
 
 def add(parent: XmlElement, local: str, text: str | None = None) -> XmlElement:
     """A child in the parent's namespace: every ISO 20022 message lives in one namespace."""
-    namespace, _ = split_tag(parent)
-    element = cast("XmlElement", _etree.SubElement(parent, f"{{{namespace}}}{local}"))
+    element = cast("XmlElement", _etree.SubElement(parent, _child_tag(parent.tag, local)))
     if text is not None:
         element.text = text
     return element
