@@ -287,11 +287,11 @@ def test_claim_period_and_lookup_rate_come_from_the_settings(
             assert claim["resolve_after"] == clock.now_ns() + 3_600 * 10**9
             for _ in range(2):
                 assert client.get(f"/v1/switch/aliases/{NUMBER}", auth=sadapay).status_code == 200
-            _problem(
-                client.get(f"/v1/switch/aliases/{NUMBER}", auth=sadapay),
-                429,
-                "switch_lookup_rate_limited",
-            )
+            limited = client.get(f"/v1/switch/aliases/{NUMBER}", auth=sadapay)
+            _problem(limited, 429, "switch_lookup_rate_limited")
+            # When to come back, as a header too (RFC 9110), within the minute's window.
+            assert 0 <= int(limited.headers["retry-after"]) <= 60
+            assert int(limited.headers["retry-after"]) == limited.json()["fields"]["retry_after_s"]
     finally:
         built.close()
 

@@ -33,7 +33,12 @@ def problem(
 
 
 def domain_problem(error: DomainError, path: str) -> JSONResponse:
-    return problem(error.status, error.code, error.message, instance=path, fields=error.fields)
+    response = problem(error.status, error.code, error.message, instance=path, fields=error.fields)
+    retry_after = error.fields.get("retry_after_s")
+    if isinstance(retry_after, int) and retry_after >= 0:
+        # RFC 9110: a 429 or 503 may say when to come back; clients and proxies read this.
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def install(app: FastAPI) -> None:
