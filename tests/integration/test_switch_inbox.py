@@ -232,3 +232,16 @@ def test_a_polling_payee_answers_its_advices_with_a_pacs002(
     (refusal,) = iso.parse_envelope(container.gateway.receive(mezn, again)).document.transactions  # type: ignore[attr-defined]
     assert refusal.reasons[0].code is iso.ReasonCode.AG09
     assert container.ledger.verify().ok
+
+
+def test_incoming_pages_through_a_bulk_file_stored_under_one_time(
+    hub: Payments, container: Container
+) -> None:
+    rows = [replace(transfer(amount=1_00), end_to_end_id=f"PAGE-{n}") for n in range(700)]
+    assert container.bulk.submit("MEZNPKKA", rows).pending == 700
+    seen: list[uuid.UUID] = []
+    since, after = 0, None
+    while page := hub.incoming("HABBPKKA", since_ns=since, after_id=after, limit=300):
+        seen += [p.id for p in page]
+        since, after = page[-1].created_at, page[-1].id
+    assert len(seen) == len(set(seen)) == 700

@@ -27,7 +27,13 @@ from tijarat.kernel.identifiers import Iban, MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
 from tijarat.switch import store
-from tijarat.switch.model import ParticipantCategory, PayeeDecision, RequestStatus
+from tijarat.switch.model import (
+    ParticipantCategory,
+    PayeeDecision,
+    Payment,
+    ReasonCode,
+    RequestStatus,
+)
 from tijarat.switch.transport import SIGNATURE_HEADER, signature
 
 XML = {"content-type": "application/xml"}
@@ -205,12 +211,13 @@ def test_a_pain013_reaches_the_polling_debtor_and_its_acceptance_the_creditor(
     assert tx.creditor_agent.member_id == "MEZNPKKA"
     assert tx.remittance_information == ("Rug order 42",)
     assert hub.outcomes() == []  # nothing decided yet
-    # The debtor accepts with a pain.014: the creditor is told ACCP with the payment's ids.
+    # The debtor accepts with a pain.014: the payment waits for the creditor's institution,
+    # which polls; once it accepts, the creditor is told ACCP with the payment's ids.
     paid = post_xml(hub, pain014("RTP-1", iso.PaymentStatus.ACCP), hub.debtor)
     assert isinstance(paid, iso.PaymentStatusReport)
-    payment = hub.container.payments.payment(
-        hub.container.requests.get(request.id).payment_id  # type: ignore[arg-type]
-    )
+    assert paid.transactions[0].status is iso.PaymentStatus.PDNG
+    assert hub.outcomes() == []  # not paid yet
+    payment = settle(hub, request.id)
     (told,) = hub.outcomes()
     assert told.original_group.original_message_id == asked.message_id
     assert told.original_group.original_message_name == "pain.013.001.07"
@@ -223,6 +230,17 @@ def test_a_pain013_reaches_the_polling_debtor_and_its_acceptance_the_creditor(
     # The same pain.013 again is the same request: not forwarded twice.
     post_xml(hub, asked, hub.creditor)
     assert len(hub.forwarded()) == 1
+
+
+def settle(hub: Hub, request_id: uuid.UUID) -> Payment:
+    """The creditor's institution (it polls) accepts the payment paying a request; the
+    sweep then marks the request paid. The payment, settled."""
+    payment_id = hub.container.requests.get(request_id).payment_id
+    assert payment_id is not None
+    settled = hub.container.payments.answer("MEZNPKKA", payment_id, PayeeDecision(accept=True))
+    hub.container.requests.expire_due()
+    assert hub.container.requests.get(request_id).status is RequestStatus.PAID
+    return settled
 
 
 def test_the_debtor_lists_accepts_and_rejects_over_json(hub: Hub, clock: ManualClock) -> None:
@@ -267,8 +285,8 @@ def test_the_debtor_lists_accepts_and_rejects_over_json(hub: Hub, clock: ManualC
         f"/v1/switch/requests/{paid_id}/accept", json={"msg_id": "MSG-ACCEPT-1"}, auth=hub.debtor
     )
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["status"] == "paid"
-    payment = hub.container.payments.payment(uuid.UUID(accepted.json()["payment_id"]))
+    assert accepted.json()["status"] == "open"  # its payment waits for the creditor's bank
+    payment = settle(hub, paid_id)
     assert payment.request.msg_id == "MSG-ACCEPT-1"
     assert payment.request.debtor_iban == make_pk_iban("SADA", "8").compact
     # The creditor learns both ends, each once, in the order they happened.
@@ -400,3 +418,34 @@ def test_endpoints_get_the_pain013_and_the_pain014_pushed(hub: Hub) -> None:
         assert len(hub.container.requests.inbox("SADAPAY")) == 1
     finally:
         creditor.close()
+
+
+def test_a_request_is_paid_only_once_its_payment_settles(hub: Hub, clock: ManualClock) -> None:
+    """The creditor's institution polls: the payment that pays the request waits for its
+    answer. The request is not paid (nor its creditor told ACCP) until it settles; it does
+    not expire meanwhile; a refusal leaves it open with the reason."""
+    requests, payments = hub.container.requests, hub.container.payments
+    refused_id = hub.ask()
+    waiting = requests.accept_linked("SADAPAY", refused_id)
+    assert waiting.status is RequestStatus.OPEN
+    assert waiting.payment_id is not None
+    assert requests.accept_linked("SADAPAY", refused_id).payment_id == waiting.payment_id
+    assert hub.outcomes() == []
+    payments.answer(
+        "MEZNPKKA", waiting.payment_id, PayeeDecision(accept=False, reason=ReasonCode.AC04)
+    )
+    requests.expire_due()  # the sweep: finishes requests whose payment was decided
+    refused = requests.get(refused_id)
+    assert (refused.status, refused.reason) == (RequestStatus.OPEN, ReasonCode.AC04)
+
+    paid_id = hub.ask(expires_in_s=5)
+    under_way = requests.accept_linked("SADAPAY", paid_id)
+    assert under_way.payment_id is not None
+    clock.advance(seconds=10)  # past the request's expiry, within the payee's 20 s
+    requests.expire_due()
+    assert requests.get(paid_id).status is RequestStatus.OPEN  # its payment is under way
+    payments.answer("MEZNPKKA", under_way.payment_id, PayeeDecision(accept=True))
+    requests.expire_due()
+    assert requests.get(paid_id).status is RequestStatus.PAID
+    (told,) = hub.outcomes()
+    assert told.payment_instructions[0].transactions[0].status is iso.PaymentStatus.ACCP

@@ -436,3 +436,14 @@ def test_the_migration_stops_at_an_indirect_participant_holding_funds(hub: Conta
     command.downgrade(config, BEFORE)
     with pytest.raises(RuntimeError, match=SMALL):
         command.upgrade(config, "head")
+
+
+def test_a_downgrade_refuses_to_strand_a_participant_registered_since(hub: Container) -> None:
+    """Registered under 0017, it has no account of its own: the old code would fund, defund
+    and pay from its sponsor's account under its name. The downgrade names it and stops."""
+    config = alembic_config(hub.engine)
+    with pytest.raises(RuntimeError, match=SMALL):
+        command.downgrade(config, BEFORE)
+    assert _account_of(hub, hub.switch.participant(SMALL).id) == _account_of(
+        hub, hub.switch.participant(SPONSOR).id
+    )

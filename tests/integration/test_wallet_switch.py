@@ -400,6 +400,7 @@ def test_a_request_to_pay_is_listed_paid_or_declined(
 ) -> None:
     wallet = container.wallet
     paid_id = ask(container, ali, 3_000_00)
+    container.clock.advance(seconds=1)  # type: ignore[attr-defined]  # oldest first: a later one
     declined_id = ask(container, ali, 1_000_00)
     other = individual(container, "Sana Baig")
     assert [r.id for r in wallet.request_inbox(ali.id)] == [paid_id, declined_id]

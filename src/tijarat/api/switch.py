@@ -445,15 +445,18 @@ async def requests_incoming(
     container: ContainerDep,
     status: Literal["open", "paid", "rejected", "expired", "all"] = "open",
     since_ns: Annotated[int, Query(ge=0)] = 0,
+    after_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=REQUESTS_PAGE_MAX)] = 100,
 ) -> list[PaymentRequestOut]:
     """Requests to pay addressed to the caller's customers (their Raast IDs), oldest first:
     open ones by default, what it answers with /requests/{id}/accept or reject (or a
-    pain.014). The next page starts at the last one's `created_at`."""
+    pain.014). The next page: `since_ns` = the last one's `created_at`, `after_id` = its id."""
     chosen = None if status == "all" else RequestStatus(status)
 
     def run() -> list[PaymentRequestOut]:
-        found = container.requests.incoming(me.code, status=chosen, since_ns=since_ns, limit=limit)
+        found = container.requests.incoming(
+            me.code, status=chosen, since_ns=since_ns, after_id=after_id, limit=limit
+        )
         return [_request_out(container, one) for one in found]
 
     return await run_in_threadpool(run)
@@ -604,14 +607,17 @@ async def incoming(
     container: ContainerDep,
     status: Literal["PDNG", "ACSC", "RJCT", "all"] = "PDNG",
     since_ns: Annotated[int, Query(ge=0)] = 0,
+    after_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=INCOMING_PAGE_MAX)] = 100,
 ) -> list[PaymentOut]:
     """Payments to the caller, oldest first (pending ones by default: what it has to answer
-    with POST /payments/{id}/answer or a pacs.002). The next page starts at the last one's
-    `created_at`."""
+    with POST /payments/{id}/answer or a pacs.002). The next page: `since_ns` = the last
+    one's `created_at`, `after_id` = its id (a bulk file stores many under one time)."""
     chosen = None if status == "all" else PaymentStatus(status)
     found = await run_in_threadpool(
-        lambda: container.payments.incoming(me.code, status=chosen, since_ns=since_ns, limit=limit)
+        lambda: container.payments.incoming(
+            me.code, status=chosen, since_ns=since_ns, after_id=after_id, limit=limit
+        )
     )
     return [PaymentOut.of(payment, viewer_id=me.id) for payment in found]
 

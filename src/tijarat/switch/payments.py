@@ -822,6 +822,10 @@ class Payments:
                 fields={"remaining_minor": remaining},
             )
         payer = self._participant_by_id(payment.payer_id)
+        # The original payer's institution is told with a pacs.004 (what came back, and
+        # why), archived with the return: pushed to its endpoint, or its inbox if it polls.
+        # Built before any money moves, so that a message that cannot be built moves none.
+        forward = self._return_message(payer, payee, payment, (return_id, amount_minor, reason))
         # An on-us return (one settlement account) moves nothing in the hub's ledger: the
         # institutions settle it in their own books; the hub records the return.
         (result,) = (
@@ -850,9 +854,6 @@ class Payments:
         if result not in (R.OK, R.EXISTS):
             raise AssertionError(f"unexpected ledger result {result} for return {return_id}")
         now = self.clock.now_ns()
-        # The original payer's institution is told with a pacs.004 (what came back, and
-        # why), archived with the return: pushed to its endpoint, or its inbox if it polls.
-        forward = self._return_message(payer, payee, payment, (return_id, amount_minor, reason))
         with self.engine.begin() as connection:
             if forward is not None:
                 store.insert_messages(connection, [forward], now)
@@ -936,16 +937,18 @@ class Payments:
         *,
         status: PaymentStatus | None = PaymentStatus.PENDING,
         since_ns: int = 0,
+        after_id: uuid.UUID | None = None,
         limit: int = INCOMING_PAGE_MAX,
     ) -> list[Payment]:
         """Payments to a payee created at `since_ns` or later, oldest first (`status` None:
         any): what a payee that polls answers (the pending ones), or reconciles. A page ends
-        at `limit`; the next starts at its last payment's `created_at` (ties may repeat)."""
+        at `limit`; the next is asked with its last payment's `created_at` and id
+        (store.created_since)."""
         payee = self.directory.participant(payee_code)
         table = store.payments_table
         query = (
             sa.select(table)
-            .where((table.c.payee_id == payee.id) & (table.c.created_at >= since_ns))
+            .where((table.c.payee_id == payee.id) & store.created_since(table, since_ns, after_id))
             .order_by(table.c.created_at, table.c.id)
             .limit(max(1, min(limit, INCOMING_PAGE_MAX)))
         )

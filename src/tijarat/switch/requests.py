@@ -35,6 +35,7 @@ from tijarat.switch.model import (
     Participant,
     Payment,
     PaymentRequest,
+    PaymentStatus,
     ReasonCode,
     RequestStatus,
 )
@@ -294,19 +295,22 @@ class PaymentRequests:
         *,
         status: RequestStatus | None = RequestStatus.OPEN,
         since_ns: int = 0,
+        after_id: uuid.UUID | None = None,
         limit: int | None = 100,
     ) -> list[PaymentRequest]:
         """Requests to `debtor_code`'s customers, oldest first (None: whatever their
-        status), created at or after `since_ns`; at most `limit` (REQUESTS_PAGE_MAX)."""
+        status), created at or after `since_ns` (after `after_id` there: see
+        store.created_since); at most `limit` (REQUESTS_PAGE_MAX)."""
         participant = self.directory.participant(debtor_code)
         self.expire_due()
         table = store.requests_table
         query = (
             sa.select(table)
             .where(
-                (table.c.debtor_participant_id == participant.id) & (table.c.created_at >= since_ns)
+                (table.c.debtor_participant_id == participant.id)
+                & store.created_since(table, since_ns, after_id)
             )
-            .order_by(table.c.created_at)
+            .order_by(table.c.created_at, table.c.id)
         )
         if status is not None:
             query = query.where(table.c.status == status.value)
@@ -326,8 +330,14 @@ class PaymentRequests:
         msg_id: str,
         uetr: uuid.UUID,
     ) -> PaymentRequest:
-        """The debtor agreed: pay it now, as a credit transfer named after the request."""
+        """The debtor agreed: pay it now, as a credit transfer named after the request.
+
+        Paid once the payment settles: at once when its payee answers in time, else when it
+        does (finish_due, from the sweep). Until then the request stays open with its
+        payment under way, and accepting it again answers it as it stands."""
         request = self._open(debtor_code, request_id)
+        if request.payment_id is not None and self._under_way(request.payment_id):
+            return request
         payer = self.directory.participant(debtor_code)
         payment = self.payments.submit(
             payer.code,
@@ -346,10 +356,49 @@ class PaymentRequests:
                 remittance_information=request.reference,
             ),
         )
-        if payment.reason is not None:  # the transfer was refused: the request stays open
-            return self._set(request.id, RequestStatus.OPEN, payment.reason, payment.id)
-        # Money moved: paid, even if an expiry or a refusal was recorded meanwhile.
-        return self._decide(request, RequestStatus.PAID, None, payment)
+        if payment.status is PaymentStatus.SETTLED:
+            # Money moved: paid, even if an expiry or a refusal was recorded meanwhile.
+            return self._decide(request, RequestStatus.PAID, None, payment)
+        # Refused (the request stays open, with the reason), or under way (its payee has not
+        # answered yet: the request waits, open, for finish_due).
+        return self._set(request.id, RequestStatus.OPEN, payment.reason, payment.id)
+
+    def _under_way(self, payment_id: uuid.UUID) -> bool:
+        return self.payments.payment(payment_id).status is PaymentStatus.PENDING
+
+    def finish_due(self) -> int:
+        """Requests whose payment was under way when accepted and is decided since: paid
+        (with the creditor's pain.014 ACCP) when it settled; open again with the reason when
+        it was refused. The sweep calls it (through expire_due) every second."""
+        requests, payments = store.requests_table, store.payments_table
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(requests.c.id, payments.c.status, payments.c.reason)
+                .join(payments, payments.c.id == requests.c.payment_id)
+                .where(
+                    (requests.c.status == RequestStatus.OPEN.value)
+                    & (payments.c.status != PaymentStatus.PENDING.value)
+                    & (
+                        (payments.c.status == PaymentStatus.SETTLED.value)
+                        | requests.c.reason.is_(None)
+                    )
+                )
+                .limit(EXPIRE_BATCH_MAX)
+            ).all()
+        for row in rows:
+            request = self.get(row.id)
+            assert request.payment_id is not None  # joined on it
+            if row.status == PaymentStatus.SETTLED.value:
+                payment = self.payments.payment(request.payment_id)
+                try:
+                    self._decide(request, RequestStatus.PAID, None, payment)
+                except DomainError:  # paid meanwhile by another sweeper: it stands
+                    continue
+            else:
+                self._set(
+                    request.id, RequestStatus.OPEN, ReasonCode(row.reason), request.payment_id
+                )
+        return len(rows)
 
     def accept_linked(
         self, debtor_code: str, request_id: uuid.UUID, *, msg_id: str | None = None
@@ -382,7 +431,17 @@ class PaymentRequests:
     def expire_due(self) -> int:
         """Expire the open requests past their expiry; each creditor gets a pain.014 RJCT
         AEXR, archived with the expiry (exactly once: only the rows this call changed)."""
-        table = store.requests_table
+        table, payments = store.requests_table, store.payments_table
+        self.finish_due()  # a request paid in time is paid, whatever its expiry
+        # A request whose payment is under way is not expired: its payee may still accept.
+        under_way = (
+            sa.select(payments.c.id)
+            .where(
+                (payments.c.id == table.c.payment_id)
+                & (payments.c.status == PaymentStatus.PENDING.value)
+            )
+            .exists()
+        )
         expired = 0
         while True:
             now = self.clock.now_ns()
@@ -390,7 +449,9 @@ class PaymentRequests:
                 due = connection.execute(
                     sa.select(table)
                     .where(
-                        (table.c.status == RequestStatus.OPEN.value) & (table.c.expires_at <= now)
+                        (table.c.status == RequestStatus.OPEN.value)
+                        & (table.c.expires_at <= now)
+                        & ~under_way
                     )
                     .limit(EXPIRE_BATCH_MAX)
                 ).all()
@@ -410,6 +471,7 @@ class PaymentRequests:
                     .where(
                         table.c.id.in_(list(outcomes))
                         & (table.c.status == RequestStatus.OPEN.value)
+                        & ~under_way
                     )
                     .values(status=RequestStatus.EXPIRED.value)
                     .returning(table.c.id)

@@ -358,6 +358,20 @@ def first_inbound_message(
     return None if body is None else bytes(body)
 
 
+def created_since(
+    table: sa.Table, since_ns: int, after_id: uuid.UUID | None
+) -> sa.ColumnElement[bool]:
+    """A page's keyset on (created_at, id): rows created at `since_ns` or later, or, given
+    `after_id` (the last row of the page before, created at `since_ns`), those after it.
+    A bulk file stores thousands of rows under one created_at, so the time alone cannot
+    say where a page ended; order pages by (created_at, id)."""
+    if after_id is None:
+        return table.c.created_at >= since_ns
+    return (table.c.created_at > since_ns) | (
+        (table.c.created_at == since_ns) & (table.c.id > after_id)
+    )
+
+
 # ---------------------------------------------------------------------------- the payment path
 # A payment's two switch transactions: its row (with the credit advice about to be sent) and
 # its decision (with the messages of the exchange). On PostgreSQL each is one statement (data-

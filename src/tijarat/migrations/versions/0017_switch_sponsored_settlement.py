@@ -125,24 +125,43 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
+    # A participant registered since 0017 has no account of its own to go back to: on the
+    # old code it would fund, defund and pay from its sponsor's account under its own name.
+    # Refuse, naming them, rather than leave them there (deregister or re-register them).
+    sponsored = connection.execute(
+        sa.select(participants.c.id, participants.c.code).where(
+            participants.c.sponsor_id.is_not(None)
+        )
+    ).all()
+    homeless = [
+        row.code
+        for row in sponsored
+        if connection.execute(
+            sa.select(accounts.c.id).where(
+                accounts.c.id == uuid.uuid5(HUB_NAMESPACE, f"settlement:{row.id}")
+            )
+        ).first()
+        is None
+    ]
+    if homeless:
+        raise RuntimeError(
+            "cannot downgrade below 0017: these sponsored participants have no settlement "
+            f"account of their own on the old schema: {', '.join(sorted(homeless))}"
+        )
     # The old code knows no sponsor_suspended: they stay stopped, as suspended.
     connection.execute(
         participants.update()
         .where(participants.c.status == "sponsor_suspended")
         .values(status="suspended")
     )
-    # Back to their own (empty) accounts where they have one (registered before 0017).
-    sponsored = connection.execute(
-        sa.select(participants.c.id).where(participants.c.sponsor_id.is_not(None))
-    ).scalars()
-    for participant_id in list(sponsored):
-        own = uuid.uuid5(HUB_NAMESPACE, f"settlement:{participant_id}")
-        if connection.execute(sa.select(accounts.c.id).where(accounts.c.id == own)).first():
-            connection.execute(
-                participants.update()
-                .where(participants.c.id == participant_id)
-                .values(settlement_account_id=own)
-            )
+    # Back to their own (empty) accounts, which every one has (checked above). Their own
+    # net debit caps are not restored: they carry their sponsor's, as on 0017.
+    for row in sponsored:
+        connection.execute(
+            participants.update()
+            .where(participants.c.id == row.id)
+            .values(settlement_account_id=uuid.uuid5(HUB_NAMESPACE, f"settlement:{row.id}"))
+        )
     with op.batch_alter_table("switch_participants") as batch:
         batch.alter_column(
             "status", type_=sa.String(16), existing_type=sa.String(32), existing_nullable=False
