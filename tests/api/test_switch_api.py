@@ -10,56 +10,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from switch_support import OPERATOR, payment, register
 from tijarat.api import switch as switch_api
 from tijarat.api.app import create_app
 from tijarat.bootstrap import Container
 from tijarat.kernel.identifiers import make_pk_iban
-from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN
 from tijarat.switch.schemas import PaymentOut
-
-OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
 
 
 @pytest.fixture
 def client(sqlite_container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(sqlite_container)) as test_client:
         yield test_client
-
-
-def register(client: TestClient, code: str, bank: str) -> tuple[str, str]:
-    response = client.post(
-        "/v1/switch/participants",
-        json={
-            "code": code,
-            "name": code.title(),
-            "category": "direct_settlement",
-            "bank_code": bank,
-        },
-        headers=OPERATOR,
-    )
-    assert response.status_code == 201, response.text
-    secret = response.json()["secret"]
-    funded = client.post(
-        f"/v1/switch/participants/{code}/funds",
-        json={"request_id": str(uuid.uuid4()), "amount_minor": 500_000_00},
-        headers=OPERATOR,
-    )
-    assert funded.json()["available_minor"] == 500_000_00
-    return code, secret
-
-
-def payment(creditor: dict[str, str], amount: int = 12_500_00) -> dict[str, object]:
-    return {
-        "msg_id": "M" + uuid.uuid4().hex[:20],
-        "end_to_end_id": "E" + uuid.uuid4().hex[:20],
-        "tx_id": "T" + uuid.uuid4().hex[:20],
-        "uetr": str(uuid.uuid4()),
-        "amount_minor": amount,
-        "currency": "PKR",
-        "debtor_name": "Skardu Crafts",
-        "debtor_iban": make_pk_iban("MEZN", "1").compact,
-        **creditor,
-    }
 
 
 def test_participants_link_look_up_pay_and_answer_over_http(client: TestClient) -> None:

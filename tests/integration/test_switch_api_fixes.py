@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,13 +14,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
+from switch_support import OPERATOR, payment, register
 from tijarat.api.app import create_app
 from tijarat.bootstrap import Container, build
 from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.identifiers import make_pk_iban
-from tijarat.settings import DEVELOPMENT_OPERATOR_TOKEN, Settings
+from tijarat.settings import Settings
 
-OPERATOR = {"Authorization": f"Bearer {DEVELOPMENT_OPERATOR_TOKEN}"}
 NUMBER = "03001234567"
 Auth = tuple[str, str]
 
@@ -30,27 +29,6 @@ Auth = tuple[str, str]
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container)) as test_client:
         yield test_client
-
-
-def register(client: TestClient, code: str, bank: str) -> Auth:
-    response = client.post(
-        "/v1/switch/participants",
-        json={
-            "code": code,
-            "name": code.title(),
-            "category": "direct_settlement",
-            "bank_code": bank,
-        },
-        headers=OPERATOR,
-    )
-    assert response.status_code == 201, response.text
-    funded = client.post(
-        f"/v1/switch/participants/{code}/funds",
-        json={"request_id": str(uuid.uuid4()), "amount_minor": 500_000_00},
-        headers=OPERATOR,
-    )
-    assert funded.status_code == 200, funded.text
-    return code, response.json()["secret"]
 
 
 def link(client: TestClient, holder: Auth, bank: str, title: str = "Ayesha Siddiqui") -> str:
@@ -62,20 +40,6 @@ def link(client: TestClient, holder: Auth, bank: str, title: str = "Ayesha Siddi
     )
     assert linked.status_code == 201, linked.text
     return iban
-
-
-def payment(creditor: dict[str, str], amount: int = 12_500_00) -> dict[str, object]:
-    return {
-        "msg_id": "M" + uuid.uuid4().hex[:20],
-        "end_to_end_id": "E" + uuid.uuid4().hex[:20],
-        "tx_id": "T" + uuid.uuid4().hex[:20],
-        "uetr": str(uuid.uuid4()),
-        "amount_minor": amount,
-        "currency": "PKR",
-        "debtor_name": "Skardu Crafts",
-        "debtor_iban": make_pk_iban("MEZN", "1").compact,
-        **creditor,
-    }
 
 
 def _problem(response: Any, status: int, code: str) -> None:
