@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from switch_support import meezan_pays_habib
 from tijarat.api.app import create_app
 from tijarat.bootstrap import Container
 from tijarat.kernel.identifiers import Iban, MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
-from tijarat.switch.model import ParticipantCategory, PayeeDecision
 
 Auth = tuple[str, str]
 JSON = "application/json"
@@ -30,20 +30,9 @@ JSON = "application/json"
 
 @pytest.fixture
 def setup(sqlite_container: Container) -> Iterator[tuple[TestClient, Auth]]:
-    switch = sqlite_container.switch
-    meezan, secret = switch.register_participant(
-        "MEZNPKKA", "Meezan", ParticipantCategory.DIRECT_SETTLEMENT, bank_code="MEZN"
-    )
-    switch.register_participant(
-        "HABBPKKA", "Habib", ParticipantCategory.DIRECT_SETTLEMENT, bank_code="HABB"
-    )
-    switch.fund("MEZNPKKA", Money(100_000_00, "PKR"), uuid.uuid4())
-    switch.link_alias(
-        "HABBPKKA", "03001234567", make_pk_iban("HABB", "7").compact, "35202-1234567-1", "Ali"
-    )
-    sqlite_container.payments.connect("HABBPKKA", lambda _p: PayeeDecision(accept=True))
+    auth = meezan_pays_habib(sqlite_container)
     with TestClient(create_app(sqlite_container)) as client:
-        yield client, (meezan.code, secret)
+        yield client, auth
 
 
 def pacs008() -> iso.CustomerCreditTransfer:

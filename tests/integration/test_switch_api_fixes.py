@@ -4,7 +4,6 @@ their audit trail, configurable directory limits, and settlement reports over HT
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.types import Message
 
+from asgi_support import drive
 from switch_support import OPERATOR, payment, register
 from tijarat.api.app import create_app
 from tijarat.bootstrap import Container, build
@@ -68,19 +67,6 @@ def _post_chunked(
     app: FastAPI, path: str, auth: Auth, chunks: list[bytes]
 ) -> tuple[int, bytes, int]:
     """POST `chunks` one ASGI message at a time: status, body and how many were read."""
-    read = 0
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        nonlocal read
-        if read >= len(chunks):
-            return {"type": "http.disconnect"}
-        read += 1
-        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
     basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
     scope = {
         "type": "http",
@@ -101,10 +87,7 @@ def _post_chunked(
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    asyncio.run(app(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, body, read
+    return drive(app, scope, chunks)
 
 
 def test_the_iso_endpoint_stops_reading_at_its_own_1_mib_limit(client: TestClient) -> None:

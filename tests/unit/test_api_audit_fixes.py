@@ -3,15 +3,15 @@ arrives, and the directory's limits as settings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from asgi_support import drive
 from tijarat.api.app import Edges
 from tijarat.kernel.identifiers import mask_name
 from tijarat.settings import Settings
@@ -53,32 +53,16 @@ def test_every_one_word_name_is_masked(word: str) -> None:
 def _drive(
     app: Any, chunks: list[bytes], headers: list[tuple[bytes, bytes]] | None = None
 ) -> tuple[int, dict[str, Any], int]:
-    """Run one request through `app`, the body in `chunks` (no Content-Length unless given):
-    the status, the JSON body and how many chunks were read."""
-    read = 0
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        nonlocal read
-        if read >= len(chunks):
-            return {"type": "http.disconnect"}
-        read += 1
-        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
+    """Run one request through `app` behind Edges, the body in `chunks` (no Content-Length
+    unless given): the status, the JSON body and how many chunks were read."""
     scope: Scope = {
         "type": "http",
         "method": "POST",
         "path": "/v1/switch/payments",
         "headers": headers or [(b"transfer-encoding", b"chunked")],
     }
-    asyncio.run(Edges(app, limit=lambda: LIMIT)(scope, receive, send))
-    starts = [m for m in sent if m["type"] == "http.response.start"]
-    assert len(starts) == 1, sent
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return starts[0]["status"], json.loads(body) if body else {}, read
+    status, body, read = drive(Edges(app, limit=lambda: LIMIT), scope, chunks)
+    return status, json.loads(body) if body else {}, read
 
 
 async def _reads_all(scope: Scope, receive: Receive, send: Send) -> None:
