@@ -4,6 +4,7 @@ code set, request-to-pay expiry and resends, pacs.028 lookups, and reused MsgIds
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +24,7 @@ from tijarat.switch.gateway import (
     _request_lifetime_s,
 )
 from tijarat.switch.model import (
+    ArchivedMessage,
     ParticipantCategory,
     PayeeDecision,
     Payment,
@@ -486,3 +488,31 @@ def test_every_iso_reason_refusing_a_request_has_a_hub_reason(
         assert reason.value == code.value  # what the hub knows is carried as sent
     else:
         assert reason is ReasonCode.CUST
+
+
+def test_two_messages_under_one_msg_id_at_once_are_checked_one_after_the_other(
+    hub: Container,
+) -> None:
+    """The duplicate MsgId check and the archiving are one step per (sender, type, id): a
+    second message whose check starts while the first's archive is not committed yet waits
+    for it, and finds it (PostgreSQL's transaction lock; SQLite has a single writer)."""
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers by itself")
+    sender = hub.switch.participant("MEZNPKKA")
+    kind, msg_id = iso.MessageType.PACS_008.value, "MSG-RACE-1"
+    first = ArchivedMessage(sender.id, "in", kind, msg_id, b"<first/>")
+    found: list[bytes | None] = []
+    with hub.engine.begin() as holding:
+        assert store.first_inbound_message(holding, sender.id, kind, {msg_id}) is None
+        store.insert_messages(holding, [first], hub.clock.now_ns())
+
+        def second() -> None:
+            with hub.engine.begin() as connection:
+                found.append(store.first_inbound_message(connection, sender.id, kind, {msg_id}))
+
+        racing = threading.Thread(target=second)
+        racing.start()
+        racing.join(timeout=0.5)
+        assert racing.is_alive()  # waiting on the first message's lock, not answering None
+    racing.join(timeout=10)
+    assert found == [b"<first/>"]

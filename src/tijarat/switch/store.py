@@ -341,9 +341,20 @@ def first_inbound_message(
     """The body of the participant's first message of this type received under one of these
     business message ids, if any (the gateway's duplicate MsgId check).
 
-    One lookup on ix_switch_messages_business_id (participant, business message id).
+    One lookup on ix_switch_messages_business_id (participant, business message id). On
+    PostgreSQL it first takes a transaction lock on each (participant, type, id), so two
+    different messages sent under one id at the same moment are checked one after the
+    other: the second finds the first once its archive transaction commits (with SQLite's
+    single writer they were one after the other already). Locks in sorted order: no
+    deadlock between two messages naming the same ids.
     """
     table = messages_table
+    if connection.dialect.name == "postgresql":
+        for business_message_id in sorted(business_message_ids):
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"{participant_id}/{message_type}/{business_message_id}"},
+            )
     body = connection.execute(
         sa.select(table.c.body)
         .where(
