@@ -105,13 +105,17 @@ def check_message_name(value: object, field: str) -> None:
         raise invalid_field(field, f'{field} must name a message such as "pacs.008.001.08"', value)
 
 
+_MINUTE = timedelta(minutes=1)
+
+
 def check_datetime(value: object, field: str) -> None:
     if not isinstance(value, datetime):
         raise invalid_field(field, f"{field} must be a datetime", value)
     offset = value.utcoffset()
     if offset is None:
         raise invalid_field(field, f"{field} must carry a UTC offset", value)
-    if offset % timedelta(minutes=1) or abs(offset) > OFFSET_MAX:
+    # UTC (a zero offset, falsy), the hub's own and the common case, needs no arithmetic.
+    if offset and (offset % _MINUTE or abs(offset) > OFFSET_MAX):
         raise invalid_field(field, f"{field} must have a whole-minute offset within 14 h", value)
 
 
