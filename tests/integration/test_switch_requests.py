@@ -18,7 +18,7 @@ from tijarat.switch.model import (
     ReasonCode,
     RequestStatus,
 )
-from tijarat.switch.requests import PaymentRequests
+from tijarat.switch.requests import PaymentRequests, attempt_end_to_end_id, attempt_of
 
 
 @pytest.fixture
@@ -118,3 +118,49 @@ def test_bad_requests_are_refused(rtp: PaymentRequests) -> None:
         with pytest.raises(DomainError) as refused:
             rtp.request("HABBPKKA", **{**base, **changes})  # type: ignore[arg-type]
         assert refused.value.code == code, changes
+
+
+def test_a_request_refused_for_funds_is_paid_when_accepted_again_with_funds(
+    rtp: PaymentRequests, container: Container
+) -> None:
+    """A refused payment spends its ids: accepting again is a new payment ("-1", "-2"...),
+    not the refused one answered back (which left the request unpayable)."""
+    request_id = ask(rtp, amount=150_000_00)  # more than Meezan's 100,000 of liquidity
+    refused = accept(rtp, request_id)
+    assert (refused.status, refused.reason) == (RequestStatus.OPEN, ReasonCode.AM04)
+    again = rtp.accept_linked("MEZNPKKA", request_id)  # still short: a second refusal
+    assert (again.status, again.reason) == (RequestStatus.OPEN, ReasonCode.AM04)
+    assert again.payment_id != refused.payment_id
+    container.switch.fund("MEZNPKKA", Money(100_000_00, "PKR"), uuid.uuid4())
+    paid = rtp.accept_linked("MEZNPKKA", request_id)
+    assert paid.status is RequestStatus.PAID
+    with pytest.raises(DomainError) as once:
+        rtp.accept_linked("MEZNPKKA", request_id)
+    assert once.value.code == "switch_request_not_open"  # paid once
+    payments = [
+        container.payments.payment(p)  # type: ignore[arg-type]
+        for p in (refused.payment_id, again.payment_id, paid.payment_id)
+    ]
+    assert [p.request.end_to_end_id for p in payments] == [
+        request_id.hex,
+        f"{request_id.hex}-1",
+        f"{request_id.hex}-2",
+    ]
+    assert [p.status for p in payments] == [
+        PaymentStatus.REJECTED,
+        PaymentStatus.REJECTED,
+        PaymentStatus.SETTLED,
+    ]
+    assert container.switch.liquidity("HABBPKKA") == Money(250_000_00, "PKR")
+    assert container.switch.liquidity("MEZNPKKA") == Money(50_000_00, "PKR")
+    assert container.ledger.verify().ok
+
+
+def test_attempt_ids_name_each_try_within_35_characters() -> None:
+    request_id = uuid.uuid4()
+    for attempt in (0, 1, 9, 10, 99):
+        text = attempt_end_to_end_id(request_id, attempt)
+        assert len(text) <= 35
+        assert attempt_of(request_id, text) == attempt
+    with pytest.raises(DomainError):
+        attempt_end_to_end_id(request_id, 100)

@@ -328,23 +328,34 @@ class PaymentRequests:
         debtor_name: str,
         debtor_iban: str,
         msg_id: str,
-        uetr: uuid.UUID,
+        uetr: uuid.UUID | None,
     ) -> PaymentRequest:
-        """The debtor agreed: pay it now, as a credit transfer named after the request.
+        """The debtor agreed: pay it now, as a credit transfer named after the request (its
+        UETR the caller's, or derived from the request and the attempt when None).
 
         Paid once the payment settles: at once when its payee answers in time, else when it
         does (finish_due, from the sweep). Until then the request stays open with its
         payment under way, and accepting it again answers it as it stands."""
         request = self._open(debtor_code, request_id)
-        if request.payment_id is not None and self._under_way(request.payment_id):
-            return request
+        attempt = 0
+        if request.payment_id is not None:
+            previous = self.payments.payment(request.payment_id)
+            if previous.status is PaymentStatus.PENDING:
+                return request
+            if previous.status is PaymentStatus.SETTLED:  # settled, not yet seen by finish_due
+                return self._decide(request, RequestStatus.PAID, None, previous)
+            # Refused (e.g. AM04, no funds then): the debtor may try again, as a new payment
+            # with ids of its own; the ids of a refused payment are spent (Pix does the same).
+            attempt = attempt_of(request.id, previous.request.end_to_end_id) + 1
         payer = self.directory.participant(debtor_code)
+        if uetr is None:
+            uetr = request_uetr(payer, request.id, attempt)
         payment = self.payments.submit(
             payer.code,
             CreditTransfer(
                 msg_id=msg_id,
-                end_to_end_id=request.id.hex[:35],
-                tx_id=request.id.hex[:35],
+                end_to_end_id=attempt_end_to_end_id(request.id, attempt),
+                tx_id=attempt_end_to_end_id(request.id, attempt),
                 uetr=uetr,
                 amount_minor=request.amount_minor,
                 currency=request.currency,
@@ -362,9 +373,6 @@ class PaymentRequests:
         # Refused (the request stays open, with the reason), or under way (its payee has not
         # answered yet: the request waits, open, for finish_due).
         return self._set(request.id, RequestStatus.OPEN, payment.reason, payment.id)
-
-    def _under_way(self, payment_id: uuid.UUID) -> bool:
-        return self.payments.payment(payment_id).status is PaymentStatus.PENDING
 
     def finish_due(self) -> int:
         """Requests whose payment was under way when accepted and is decided since: paid
@@ -419,7 +427,7 @@ class PaymentRequests:
             debtor_name=alias.account_title[:NAME_LENGTH_MAX],
             debtor_iban=alias.iban.compact,
             msg_id=msg_id or f"RTP{request.id.hex}",
-            uetr=request_uetr(participant, request.id),
+            uetr=None,  # derived: every way of accepting an attempt names one payment
         )
 
     def reject(
@@ -569,11 +577,34 @@ class PaymentRequests:
         return self.get(request.id)
 
 
-def request_uetr(debtor: Participant, request_id: uuid.UUID) -> uuid.UUID:
+def request_uetr(debtor: Participant, request_id: uuid.UUID, attempt: int = 0) -> uuid.UUID:
     """The UETR of the payment that pays a request: a UUIDv4 derived from the debtor's
-    institution and the request (stable, so accepting twice names one payment)."""
-    digest = hashlib.sha256(f"{debtor.id}:rtp:{request_id}".encode()).digest()
+    institution, the request and the attempt (stable, so accepting twice names one
+    payment; a new one after a refusal)."""
+    suffix = f":{attempt}" if attempt else ""
+    digest = hashlib.sha256(f"{debtor.id}:rtp:{request_id}{suffix}".encode()).digest()
     return uuid.UUID(bytes=digest[:16], version=4)
+
+
+ATTEMPTS_MAX = 99  # "-99" keeps the end-to-end id within ISO's 35 characters
+
+
+def attempt_end_to_end_id(request_id: uuid.UUID, attempt: int) -> str:
+    """The end-to-end id of a request's payment: the request's id (32 hex digits), with
+    "-n" for the n-th try after refused ones."""
+    if attempt > ATTEMPTS_MAX:
+        raise DomainError(
+            SwitchError.REQUEST_NOT_OPEN,
+            f"request {request_id} was refused {ATTEMPTS_MAX} times: ask for a new one",
+            status=409,
+        )
+    return request_id.hex if attempt == 0 else f"{request_id.hex}-{attempt}"
+
+
+def attempt_of(request_id: uuid.UUID, end_to_end_id: str) -> int:
+    """Which try at paying the request a payment was (attempt_end_to_end_id's inverse)."""
+    _, _, number = end_to_end_id.removeprefix(request_id.hex).partition("-")
+    return int(number) if number.isdigit() else 0
 
 
 def _hub_id(text: str) -> uuid.UUID | None:
