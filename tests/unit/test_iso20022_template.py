@@ -85,6 +85,46 @@ wrong = st.sampled_from(
         {"purpose": "lower"},
         {"remittance": "\ud800"},
         {"message_id": "\uffff"},
+        # The template checks by itself what the model would (advices.check_advice): every
+        # check, each with the model's code and field.
+        {"debtor_name": "x" * 141},
+        {"creditor_name": ""},
+        {"payer": "x" * 36},
+        {"payer": None},
+        {"payee": " "},
+        {"debtor_iban": None},
+        {"creditor_iban": "PK36SCBL0000001123456702"},
+        {"end_to_end_id": "x" * 36},
+        {"tx_id": "x" * 36},
+        {"uetr": "not a uuid"},
+        {"amount": Money(10**18, "PKR")},
+        {"amount": 100},
+        {"purpose": ""},
+        {"remittance": "x" * 141},
+        {"message_id": "x" * 36},
+        {"created_at": datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        {"created_at": "2026-01-01T00:00:00Z"},
+        # Two wrong at once: the same one is reported first.
+        {"debtor_name": "", "message_id": ""},
+        {"uetr": uuid.uuid1(), "purpose": "lower"},
+    ]
+)
+# One field of a status report made wrong (advices.check_report).
+wrong_reports = st.sampled_from(
+    [
+        {"message_id": ""},
+        {"message_id": "x" * 36},
+        {"created_at": datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        {"to": None},
+        {"to": "x" * 36},
+        {"status": "ACSC"},
+        {"status": iso.PaymentStatus.RJCT, "reason": None},
+        {"reason": "AM04"},
+        {"end_to_end_id": "bell\x07"},
+        {"end_to_end_id": None, "tx_id": None, "uetr": None},
+        {"tx_id": "x" * 36},
+        {"uetr": uuid.uuid1()},
+        {"to": "", "message_id": ""},
     ]
 )
 
@@ -124,6 +164,14 @@ def test_what_the_builder_refuses_the_template_refuses(
 @given(reports)
 def test_a_status_report_from_its_template_is_the_built_one(report: Report) -> None:
     assert_same(REPORTS, build_report, report)
+
+
+@settings(max_examples=100, deadline=None)
+@given(reports, wrong_reports)
+def test_what_the_builder_refuses_or_writes_the_report_template_does_too(
+    report: Report, change: dict[str, object]
+) -> None:
+    assert_same(REPORTS, build_report, replace(report, **change))  # type: ignore[arg-type]
 
 
 def test_escaping_is_libxml2s() -> None:

@@ -4,7 +4,9 @@ A credit advice (the pacs.008 to the payee) and a status report (the pacs.002 of
 payment's state) are the hub's most frequent messages: one of each per payment, thousands
 a second at peak. Each is defined once, as a model built from a flat record (`Advice`,
 `Report`) and written by `iso.build_envelope`; `ADVICES` and `REPORTS` write the same bytes
-from a template per shape (iso20022/template.py) after the same model checks.
+from a template per shape (iso20022/template.py) after the same checks, made directly on the
+record (`check_advice`, `check_report`: the model's checks in the model's order, without its
+objects; tests hold both to the same refusals).
 """
 
 from __future__ import annotations
@@ -19,7 +21,20 @@ from tijarat.kernel.identifiers import Iban, MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
 from tijarat.switch.iso20022.template import Templates
-from tijarat.switch.iso20022.values import amount_to_text, datetime_to_text
+from tijarat.switch.iso20022.values import (
+    MAX35,
+    MAX140,
+    amount_to_text,
+    check_amount,
+    check_code,
+    check_datetime,
+    check_enum,
+    check_optional,
+    check_text,
+    check_uetr,
+    datetime_to_text,
+    invalid_field,
+)
 from tijarat.switch.model import (
     CreditTransfer,
     Participant,
@@ -81,6 +96,43 @@ def advice_envelope(advice: Advice) -> iso.Envelope:
     return iso.Envelope.of(document, sender=HUB_MEMBER_ID, receiver=advice.payee)
 
 
+def check_advice(advice: Advice) -> None:
+    """What building `advice_envelope(advice)` checks, in the order it checks it (the same
+    refusal, code and field, for the same input), without making the dozen objects of the
+    model: the template's check on every credit advice (17 -> ~3 us). Tests hold the two to
+    the same answers (tests/unit/test_iso20022_template.py)."""
+    check_text(advice.debtor_name, "name", MAX140)
+    _check_iban(advice.debtor_iban)
+    _check_member(advice.payer)
+    check_text(advice.creditor_name, "name", MAX140)
+    _check_iban(advice.creditor_iban)
+    _check_member(advice.payee)
+    check_text(advice.end_to_end_id, "end_to_end_id", MAX35)
+    check_text(advice.tx_id, "transaction_id", MAX35)
+    check_uetr(advice.uetr, "uetr")
+    check_amount(advice.amount, "amount")
+    if advice.purpose is not None:
+        check_code(advice.purpose, "purpose")
+    if advice.remittance is not None:
+        check_text(advice.remittance, "remittance_information", MAX140)
+    check_text(advice.message_id, "message_id", MAX35)
+    check_datetime(advice.created_at, "created_at")
+
+
+def _check_iban(iban: object) -> None:
+    """Account(iban=...)'s checks."""
+    if iban is None:
+        raise invalid_field("account", "an account needs an IBAN, a Raast ID or a hub id")
+    check_optional(iban, Iban, "iban")
+
+
+def _check_member(member_id: object) -> None:
+    """Agent(member_id=...)'s checks."""
+    if member_id is None:
+        raise invalid_field("agent", "an agent needs a BIC or a member id")
+    check_text(member_id, "member_id", MAX35)
+
+
 def build_advice(advice: Advice) -> bytes:
     return iso.build_envelope(advice_envelope(advice))
 
@@ -133,7 +185,7 @@ ADVICES: Templates[Advice] = Templates(
     ),
     shape=_advice_shape,
     markers=_advice_markers,
-    check=advice_envelope,
+    check=check_advice,
 )
 
 
@@ -170,6 +222,31 @@ def report_envelope(report: Report) -> iso.Envelope:
     return reply_envelope(report.to, answer)
 
 
+def check_report(report: Report) -> None:
+    """What building `report_envelope(report)` checks, in its order (see check_advice)."""
+    if report.reason is not None:
+        check_enum(report.reason, iso.ReasonCode, "code")
+    check_enum(report.status, iso.PaymentStatus, "status")
+    for value, field in (
+        (report.end_to_end_id, "original_end_to_end_id"),
+        (report.tx_id, "original_transaction_id"),
+    ):
+        if value is not None:
+            check_text(value, field, MAX35)
+    if report.uetr is not None:
+        check_uetr(report.uetr, "original_uetr")
+    if report.end_to_end_id is None and report.tx_id is None and report.uetr is None:
+        raise invalid_field(
+            "original_end_to_end_id",
+            "a transaction status names its transaction: end-to-end id, TxId or UETR",
+        )
+    if report.status is iso.PaymentStatus.RJCT and report.reason is None:
+        raise invalid_field("reasons", "a rejection must say why")
+    check_text(report.message_id, "message_id", MAX35)
+    check_datetime(report.created_at, "created_at")
+    _check_member(report.to)
+
+
 def build_report(report: Report) -> bytes:
     return iso.build_envelope(report_envelope(report))
 
@@ -199,7 +276,7 @@ REPORTS: Templates[Report] = Templates(
     ),
     shape=lambda r: (r.status, r.reason),
     markers=_report_markers,
-    check=report_envelope,
+    check=check_report,
 )
 
 
