@@ -1,6 +1,7 @@
-"""The flat reading of pain.001 transactions (one XSLT pass, iso20022/_xml.py: Flattener)
-against the element readers it stands in for: the same model for every message, the same
-refusal (code, message, fields, line) for every message one of them refuses."""
+"""The flat readings (one XSLT pass: pain.001 transactions by iso20022/_xml.py: Flattener,
+pacs.002 envelopes by iso20022/flat.py) against the element readers they stand in for: the
+same model for every message, the same refusal (code, message, fields, line) for every
+message one of them refuses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from unittest import mock
 
@@ -20,6 +21,8 @@ from tijarat.kernel.errors import DomainError
 from tijarat.kernel.identifiers import MobileNumber, make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
+from tijarat.switch.iso20022 import _xml as iso20022_xml
+from tijarat.switch.iso20022 import flat as flat_reader
 from tijarat.switch.iso20022 import pain
 from tijarat.switch.iso20022.values import decimal_sum_text
 
@@ -236,3 +239,162 @@ def test_a_refused_transaction_is_located_by_its_element() -> None:
 def test_the_control_sum_adds_minor_units_as_the_decimals_would(amounts: list[Money]) -> None:
     by_decimals = sum((amount.to_decimal() for amount in amounts), Decimal(0))
     assert decimal_sum_text(amounts) == format(by_decimals, "f")
+
+
+# ---------------------------------------------------------------------------- pacs.002
+# The hub reads one pacs.002 envelope per payment (the payee's answer): iso20022/flat.py
+# reads AppHdr and Document in one pass; the element readers are the reference.
+
+reasons = st.one_of(
+    st.builds(iso.Reason, code=st.sampled_from(list(iso.ReasonCode))),
+    st.builds(
+        iso.Reason,
+        proprietary=texts(35),
+        additional_information=st.lists(texts(105), max_size=2).map(tuple),
+    ),
+    st.builds(
+        iso.Reason,
+        code=st.sampled_from(list(iso.ReasonCode)),
+        additional_information=st.lists(texts(105), min_size=1, max_size=1).map(tuple),
+    ),
+)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - Hypothesis's bounds are naive
+    max_value=datetime(2099, 12, 31),  # noqa: DTZ001
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5))]),
+)
+original_groups = st.builds(
+    iso.OriginalGroupReference,
+    original_message_id=texts(35),
+    original_message_name=st.sampled_from(["pacs.008.001.08", "pacs.004.001.09"]),
+    original_created_at=st.one_of(st.none(), moments),
+)
+
+
+@st.composite
+def statuses(draw: st.DrawFn) -> iso.TransactionStatus:
+    status = draw(st.sampled_from(list(iso.PaymentStatus)))
+    count = draw(st.integers(1 if status is iso.PaymentStatus.RJCT else 0, 2))
+    ids = draw(st.lists(st.booleans(), min_size=3, max_size=3).filter(any))
+    return iso.TransactionStatus(
+        status=status,
+        original_end_to_end_id=draw(texts(35)) if ids[0] else None,
+        original_transaction_id=draw(texts(35)) if ids[1] else None,
+        original_uetr=draw(st.uuids(version=4)) if ids[2] else None,
+        original_instruction_id=draw(st.one_of(st.none(), texts(35))),
+        original_group=draw(st.one_of(st.none(), original_groups)),
+        status_id=draw(st.one_of(st.none(), texts(35))),
+        reasons=tuple(draw(reasons) for _ in range(count)),
+        acceptance_datetime=draw(st.one_of(st.none(), moments)),
+    )
+
+
+@st.composite
+def group_statuses(draw: st.DrawFn) -> iso.OriginalGroupStatus:
+    status = draw(st.one_of(st.none(), st.sampled_from(list(iso.PaymentStatus))))
+    count = draw(st.integers(1 if status is iso.PaymentStatus.RJCT else 0, 2))
+    return iso.OriginalGroupStatus(
+        original_message_id=draw(texts(35)),
+        original_message_name="pacs.008.001.08",
+        original_created_at=draw(st.one_of(st.none(), moments)),
+        status=status,
+        reasons=tuple(draw(reasons) for _ in range(count)),
+    )
+
+
+reports = st.builds(
+    iso.PaymentStatusReport,
+    message_id=texts(35),
+    created_at=moments,
+    original_groups=st.lists(group_statuses(), max_size=2).map(tuple),
+    transactions=st.lists(statuses(), min_size=1, max_size=3).map(tuple),
+    instructing_agent=agents,
+    instructed_agent=agents,
+)
+
+
+@contextmanager
+def envelopes_by_elements() -> Iterator[None]:
+    with mock.patch("tijarat.switch.iso20022.envelope.read_status_envelope", return_value=None):
+        yield
+
+
+def assert_envelope_read_alike(xml: bytes) -> object:
+    flat = outcome(iso.parse_envelope, xml)
+    with envelopes_by_elements():
+        by_elements = outcome(iso.parse_envelope, xml)
+    assert flat == by_elements
+    return flat
+
+
+@settings(max_examples=200, deadline=None)
+@given(reports, texts(35), st.booleans(), st.one_of(st.none(), texts(35)))
+def test_a_pacs002_envelope_reads_flat_as_by_its_elements(
+    report: iso.PaymentStatusReport, sender: str, duplicate: bool, service: str | None
+) -> None:
+    envelope = iso.Envelope.of(report, sender=sender, receiver="RAASTHUB")
+    header = replace(envelope.header, possible_duplicate=duplicate, business_service=service)
+    envelope = replace(envelope, header=header)
+    read = assert_envelope_read_alike(iso.build_envelope(envelope))
+    assert read == envelope
+
+
+def answer(status: str = "ACSC", reason: str = "") -> bytes:
+    return iso.build_envelope(
+        iso.Envelope.of(
+            iso.PaymentStatusReport(
+                message_id="ANS-1",
+                created_at=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+                transactions=(
+                    iso.TransactionStatus(
+                        status=iso.PaymentStatus(status),
+                        original_end_to_end_id="E2E-1",
+                        reasons=(iso.Reason(code=iso.ReasonCode(reason)),) if reason else (),
+                    ),
+                ),
+            ),
+            sender="HABBPKKA",
+            receiver="RAASTHUB",
+        )
+    )
+
+
+def test_the_common_answer_is_read_flat() -> None:
+    """A payee's plain ACSC or RJCT is carried by the flat form (else it is dead weight)."""
+    for xml in (answer(), answer("RJCT", "AC04")):
+        root = iso20022_xml.parse_root(xml)
+        assert flat_reader.read_status_envelope(root) is not None
+
+
+ANSWER_EDITS: dict[str, Callable[[str], str]] = {
+    "bic sender": _replacing(
+        "<Fr><FIId><FinInstnId><ClrSysMmbId><MmbId>HABBPKKA</MmbId></ClrSysMmbId>",
+        "<Fr><FIId><FinInstnId><BICFI>HABBPKKA</BICFI><ClrSysMmbId><MmbId>HABBPKKA</MmbId>"
+        "</ClrSysMmbId>",
+    ),
+    "sender not an institution": _replacing(
+        "<Fr><FIId><FinInstnId><ClrSysMmbId><MmbId>HABBPKKA</MmbId></ClrSysMmbId></FinInstnId>"
+        "</FIId></Fr>",
+        "<Fr><OrgId><Nm>Habib</Nm></OrgId></Fr>",
+    ),
+    "bad creation time": _replacing(
+        "<CreDtTm>2026-11-25T09:30:00Z", "<CreDtTm>2026-11-25T09:30:00"
+    ),
+    "two reasons": _replacing(
+        "<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf>",
+        "<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf><StsRsnInf><Rsn><Cd>AM04</Cd></Rsn>"
+        "</StsRsnInf>",
+    ),
+    "reason unknown to the hub": _replacing("<Cd>AC04</Cd>", "<Cd>MS03</Cd>"),
+    "reason without code": _replacing("<Rsn><Cd>AC04</Cd></Rsn>", ""),
+    "rejection without reason": _replacing("<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf>", ""),
+    "no status": _replacing("<TxSts>RJCT</TxSts>", ""),
+    "duplicate flag": _replacing("</CreDt>", "</CreDt><PssblDplct>true</PssblDplct>"),
+    "indented": lambda text: text.replace("><", ">\n  <"),
+}
+
+
+@pytest.mark.parametrize("edit", ANSWER_EDITS.values(), ids=ANSWER_EDITS.keys())
+def test_an_edited_answer_reads_or_is_refused_alike(edit: Callable[[str], str]) -> None:
+    xml = edit(answer("RJCT", "AC04").decode()).encode()
+    assert assert_envelope_read_alike(xml) is not None

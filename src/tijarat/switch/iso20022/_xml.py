@@ -293,7 +293,7 @@ class Field:
 
     kind "text": the element's text ("" when empty), the key absent when the element is;
     "present": "" when the element is there, absent otherwise; "count": how many of the
-    path's last element its parent holds (always there)."""
+    path's last element its parent holds (absent when the parent is: 0)."""
 
     key: str
     path: tuple[str, ...]
@@ -313,26 +313,7 @@ class Flattener:
     """
 
     def __init__(self, namespace: str, group: str, item: str, fields: tuple[Field, ...]) -> None:
-        def select(path: tuple[str, ...], *, first: bool = True) -> str:
-            steps = [f"p:{local}[1]" if first else f"p:{local}" for local in path]
-            if path and path[-1].startswith("@"):
-                steps[-1] = path[-1]
-            return "/".join(steps)
-
-        lifts = []
-        for field in fields:
-            if field.kind == "count":
-                lifts.append(
-                    f'<xsl:attribute name="{field.key}">'
-                    f'<xsl:value-of select="count({select(field.path[:-1])}/p:{field.path[-1]})"/>'
-                    "</xsl:attribute>"
-                )
-                continue
-            value = f'<xsl:value-of select="{select(field.path)}"/>' if field.kind == "text" else ""
-            lifts.append(
-                f'<xsl:if test="{select(field.path)}">'
-                f'<xsl:attribute name="{field.key}">{value}</xsl:attribute></xsl:if>'
-            )
+        lifts = _lifts(fields, "p")
         self._stylesheet = (
             '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
             f'xmlns:p="{namespace}"><xsl:template match="/"><f>'
@@ -351,6 +332,80 @@ class Flattener:
         # lxml treats an element given to XSLT as the root of its document.
         result = transform(root).getroot()
         return [[dict(item.attrib) for item in group] for group in result]
+
+
+def _lifts(fields: tuple[Field, ...], prefix: str) -> list[str]:
+    """The XSLT that lifts each field (paths in namespace `prefix`) into an attribute.
+
+    The paths are walked as a tree, one nested for-each per step, so each element on the
+    way is found once, however many fields lie under it (testing every path from the item
+    cost libxslt twice as much on a pacs.002 envelope). A "count" field is absent when the
+    parent of what it counts is: read it as 0."""
+    tree: dict[str, Any] = {}
+    for field in fields:
+        steps = field.path[:-1] if field.kind == "count" else field.path
+        node = tree
+        for local in steps:
+            node = node.setdefault(local, {})
+        node.setdefault("", []).append(field)  # "" is never a local name
+
+    def emit(node: dict[str, Any]) -> list[str]:
+        out = []
+        for field in node.get("", []):
+            if field.kind == "count":
+                counted = f"{prefix}:{field.path[-1]}"
+                value = f'<xsl:value-of select="count({counted})"/>'
+            else:
+                value = '<xsl:value-of select="."/>' if field.kind == "text" else ""
+            out.append(f'<xsl:attribute name="{field.key}">{value}</xsl:attribute>')
+        for local, below in node.items():
+            if local:
+                step = local if local.startswith("@") else f"{prefix}:{local}[1]"
+                out += [f'<xsl:for-each select="{step}">', *emit(below), "</xsl:for-each>"]
+        return out
+
+    return emit(tree)
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Every element at `select` (an XPath from the document's root, in the prefixes given
+    to the RecordFlattener), each lifted into one dict of `fields` (paths in `prefix`)."""
+
+    name: str
+    select: str
+    prefix: str
+    fields: tuple[Field, ...]
+
+
+class RecordFlattener:
+    """A Flattener for messages of several parts: one pass of libxslt over a whole envelope
+    (its AppHdr, its Document's group header and its transactions, say) gives, for each
+    `Records`, one dict per element selected, in document order."""
+
+    def __init__(self, namespaces: dict[str, str], records: tuple[Records, ...]) -> None:
+        declared = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items())
+        parts = "".join(
+            f'<xsl:for-each select="{record.select}"><{record.name}>'
+            f"{''.join(_lifts(record.fields, record.prefix))}</{record.name}></xsl:for-each>"
+            for record in records
+        )
+        self._names = [record.name for record in records]
+        self._stylesheet = (
+            '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+            f'{declared}><xsl:template match="/"><f>{parts}</f></xsl:template></xsl:stylesheet>'
+        ).encode()
+        self._local = threading.local()
+
+    def __call__(self, root: XmlElement) -> dict[str, list[dict[str, str]]]:
+        transform = getattr(self._local, "transform", None)
+        if transform is None:
+            transform = _etree.XSLT(_etree.fromstring(self._stylesheet))
+            self._local.transform = transform
+        found: dict[str, list[dict[str, str]]] = {name: [] for name in self._names}
+        for element in transform(root).getroot():
+            found[element.tag].append(dict(element.attrib))
+        return found
 
 
 # ---------------------------------------------------------------------------- reading

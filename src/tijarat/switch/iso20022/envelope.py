@@ -47,6 +47,7 @@ from tijarat.switch.iso20022.document import (
     read_document,
 )
 from tijarat.switch.iso20022.errors import Iso20022Error
+from tijarat.switch.iso20022.flat import read_status_envelope
 from tijarat.switch.iso20022.model import Agent, BusinessApplicationHeader, Envelope
 from tijarat.switch.iso20022.values import boolean_from_text, datetime_to_text
 
@@ -145,8 +146,17 @@ def parse_envelope(xml: bytes) -> Envelope:
     message_type = iso_type_of_root(document)
     codec = codec_of_type(message_type)
     validate_element(document, message_type)
-    header = _read_header(header_element)
-    message = read_document(codec, document)
+    flat = None
+    if message_type is MessageType.PACS_002:  # one per payment: read in one pass (flat.py)
+        try:
+            flat = read_status_envelope(root)
+        except DomainError:
+            flat = None  # refused: the element readers refuse it too, and say where
+    if flat is None:
+        header = _read_header(header_element)
+        message: Any = read_document(codec, document)
+    else:
+        header, message = flat
     try:
         return Envelope(header=header, document=message)
     except DomainError as error:

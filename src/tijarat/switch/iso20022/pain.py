@@ -213,7 +213,7 @@ def _initiation_of(fields: dict[str, str]) -> InitiationTransaction | None:
     """_read_initiation_transaction on the transaction's flat fields; None for what the flat
     form does not carry (an element the reader requires missing, several remittance lines):
     the element reader then reads it, and says where any error is."""
-    lines = int(fields["remittance_lines"])
+    lines = int(fields.get("remittance_lines", "0"))  # absent: no RmtInf
     if lines > 1 or not {"end_to_end_id", "amount", "creditor"} <= fields.keys():
         return None
     if "purpose" in fields and "purpose_code" not in fields:
