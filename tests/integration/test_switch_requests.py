@@ -164,3 +164,47 @@ def test_attempt_ids_name_each_try_within_35_characters() -> None:
         assert attempt_of(request_id, text) == attempt
     with pytest.raises(DomainError):
         attempt_end_to_end_id(request_id, 100)
+
+
+def test_a_retried_accept_is_answered_and_a_racing_one_cannot_undo_the_payment(
+    rtp: PaymentRequests, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = ask(rtp, amount=150_000_00)  # more than Meezan's liquidity: refused
+    refused = rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-0")
+    assert refused.reason is ReasonCode.AM04
+    container.switch.fund("MEZNPKKA", Money(100_000_00, "PKR"), uuid.uuid4())
+    # The same pain.014 again (same MsgId) is a retry: answered as it stands, no new try.
+    retried = rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-0")
+    assert (retried.payment_id, retried.reason) == (refused.payment_id, ReasonCode.AM04)
+    # Two accepts at once: B read the request before A's payment was recorded.
+    stale = rtp.get(request_id)
+    paid = rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-A")
+    assert paid.status is RequestStatus.PAID
+    monkeypatch.setattr(rtp, "_open", lambda _code, _id: stale)
+    with pytest.raises(DomainError) as late:
+        rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-B")
+    assert late.value.code == "switch_request_not_open"  # "the request is paid"
+    monkeypatch.undo()
+    now = rtp.get(request_id)
+    assert (now.status, now.payment_id) == (RequestStatus.PAID, paid.payment_id)
+    assert container.switch.liquidity("HABBPKKA") == Money(250_000_00, "PKR")  # paid once
+
+
+def test_a_racing_accept_of_a_pending_attempt_points_at_that_payment(
+    rtp: PaymentRequests, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B's accept collides with A's payment still under way (the payee polls): B records
+    A's payment, never the refusal of ids already used (which is stored nowhere)."""
+    del container.payments.handlers["HABBPKKA"]  # it polls: payments wait for its answer
+    request_id = ask(rtp)
+    stale = rtp.get(request_id)
+    first = rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-A")
+    assert (first.status, first.reason) == (RequestStatus.OPEN, None)
+    with monkeypatch.context() as patched:
+        patched.setattr(rtp, "_open", lambda _code, _id: stale)
+        second = rtp.accept_linked("MEZNPKKA", request_id, msg_id="ACCP-B")
+    assert second.payment_id == first.payment_id
+    assert first.payment_id is not None
+    container.payments.answer("HABBPKKA", first.payment_id, PayeeDecision(accept=True))
+    rtp.expire_due()  # the sweep: finish_due marks it paid
+    assert rtp.get(request_id).status is RequestStatus.PAID

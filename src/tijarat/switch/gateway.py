@@ -348,8 +348,17 @@ class Gateway:
                 paid = self.requests.accept_linked(
                     participant.code, request.id, msg_id=document.message_id
                 )
-                if paid.payment_id is None:
-                    raise AssertionError(f"request {request.id} answered without a payment")
+                if paid.payment_id is None:  # refused before any payment (its UETR taken)
+                    statuses.append(
+                        iso.TransactionStatus(
+                            status=iso.PaymentStatus.RJCT,
+                            original_end_to_end_id=end_to_end_id,
+                            reasons=(iso.Reason(code=iso.ReasonCode(paid.reason.value)),)
+                            if paid.reason
+                            else (iso.Reason(code=iso.ReasonCode.DUPL),),
+                        )
+                    )
+                    continue
                 statuses.append(_status_of(self.payments.payment(paid.payment_id)))
         return statuses
 

@@ -1116,6 +1116,11 @@ class Payments:
                 return payee, creditor, ReasonCode.AM23, guard  # beyond the net debit cap
         return payee, creditor, None, guard
 
+    def stored_with_ids(self, payer_code: str, request: CreditTransfer) -> Payment | None:
+        """The stored payment holding this transfer's UETR, or its end-to-end id from this
+        payer, if any (what a DUPL refusal collided with)."""
+        return self._find_duplicate(self.directory.participant_cached(payer_code), request)
+
     def _find_duplicate(self, payer: Participant, request: CreditTransfer) -> Payment | None:
         table = store.payments_table
         with self.engine.connect() as connection:

@@ -327,15 +327,18 @@ class PaymentRequests:
         *,
         debtor_name: str,
         debtor_iban: str,
-        msg_id: str,
+        msg_id: str | None,
         uetr: uuid.UUID | None,
     ) -> PaymentRequest:
         """The debtor agreed: pay it now, as a credit transfer named after the request (its
-        UETR the caller's, or derived from the request and the attempt when None).
+        MsgId and UETR the caller's, or derived from the request and the attempt when None).
 
         Paid once the payment settles: at once when its payee answers in time, else when it
         does (finish_due, from the sweep). Until then the request stays open with its
-        payment under way, and accepting it again answers it as it stands."""
+        payment under way, and accepting it again answers it as it stands. After a refused
+        payment (e.g. AM04, no funds then) accepting again is a new attempt with ids of its
+        own (a refused payment's ids are spent, as in Pix), unless it is the same accept
+        again (the refused payment's MsgId): a retry is answered as it stands."""
         request = self._open(debtor_code, request_id)
         attempt = 0
         if request.payment_id is not None:
@@ -344,35 +347,54 @@ class PaymentRequests:
                 return request
             if previous.status is PaymentStatus.SETTLED:  # settled, not yet seen by finish_due
                 return self._decide(request, RequestStatus.PAID, None, previous)
-            # Refused (e.g. AM04, no funds then): the debtor may try again, as a new payment
-            # with ids of its own; the ids of a refused payment are spent (Pix does the same).
+            if msg_id is not None and previous.request.msg_id == msg_id:
+                return request  # the same accept again: a retry, not a new attempt
             attempt = attempt_of(request.id, previous.request.end_to_end_id) + 1
+            if attempt > ATTEMPTS_MAX:
+                return request  # open with its refusal's reason: the creditor may ask anew
         payer = self.directory.participant(debtor_code)
-        if uetr is None:
-            uetr = request_uetr(payer, request.id, attempt)
-        payment = self.payments.submit(
-            payer.code,
-            CreditTransfer(
-                msg_id=msg_id,
-                end_to_end_id=attempt_end_to_end_id(request.id, attempt),
-                tx_id=attempt_end_to_end_id(request.id, attempt),
-                uetr=uetr,
-                amount_minor=request.amount_minor,
-                currency=request.currency,
-                debtor_name=debtor_name,
-                debtor_iban=debtor_iban,
-                creditor_alias=request.creditor_alias,
-                creditor_iban=request.creditor_iban,
-                creditor_name=request.creditor_name,
-                remittance_information=request.reference,
-            ),
+        end_to_end_id = attempt_end_to_end_id(request.id, attempt)
+        transfer = CreditTransfer(
+            msg_id=msg_id or attempt_msg_id(request.id, attempt),
+            end_to_end_id=end_to_end_id,
+            tx_id=end_to_end_id,
+            uetr=uetr or request_uetr(payer, request.id, attempt),
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            debtor_name=debtor_name,
+            debtor_iban=debtor_iban,
+            creditor_alias=request.creditor_alias,
+            creditor_iban=request.creditor_iban,
+            creditor_name=request.creditor_name,
+            remittance_information=request.reference,
         )
+        payment = self.payments.submit(payer.code, transfer)
+        if payment.status is PaymentStatus.REJECTED and payment.reason is ReasonCode.DUPL:
+            # Another accept of this attempt got there first (with other ids or MsgId): its
+            # payment is this attempt's. A refusal of ids already used is never stored, so
+            # recording it would point the request at no payment.
+            stored = self.payments.stored_with_ids(payer.code, transfer)
+            if stored is None or (stored.payer_id, stored.request.end_to_end_id) != (
+                payer.id,
+                end_to_end_id,
+            ):  # the UETR the caller chose is another payment's: refused, nothing recorded
+                return self._set(
+                    request.id,
+                    RequestStatus.OPEN,
+                    ReasonCode.DUPL,
+                    request.payment_id,
+                    previous=request.payment_id,
+                )
+            payment = stored
         if payment.status is PaymentStatus.SETTLED:
             # Money moved: paid, even if an expiry or a refusal was recorded meanwhile.
             return self._decide(request, RequestStatus.PAID, None, payment)
         # Refused (the request stays open, with the reason), or under way (its payee has not
-        # answered yet: the request waits, open, for finish_due).
-        return self._set(request.id, RequestStatus.OPEN, payment.reason, payment.id)
+        # answered yet: the request waits, open, for finish_due). Only over what this accept
+        # saw: an accept that recorded its payment meanwhile keeps it (compare-and-set).
+        return self._set(
+            request.id, RequestStatus.OPEN, payment.reason, payment.id, previous=request.payment_id
+        )
 
     def finish_due(self) -> int:
         """Requests whose payment was under way when accepted and is decided since: paid
@@ -404,7 +426,11 @@ class PaymentRequests:
                     continue
             else:
                 self._set(
-                    request.id, RequestStatus.OPEN, ReasonCode(row.reason), request.payment_id
+                    request.id,
+                    RequestStatus.OPEN,
+                    ReasonCode(row.reason),
+                    request.payment_id,
+                    previous=request.payment_id,
                 )
         return len(rows)
 
@@ -426,7 +452,7 @@ class PaymentRequests:
             request.id,
             debtor_name=alias.account_title[:NAME_LENGTH_MAX],
             debtor_iban=alias.iban.compact,
-            msg_id=msg_id or f"RTP{request.id.hex}",
+            msg_id=msg_id,  # None: derived from the request and the attempt
             uetr=None,  # derived: every way of accepting an attempt names one payment
         )
 
@@ -521,11 +547,24 @@ class PaymentRequests:
         status: RequestStatus,
         reason: ReasonCode | None,
         payment_id: uuid.UUID | None,
+        *,
+        previous: uuid.UUID | None,
     ) -> PaymentRequest:
+        """An open request's state, if it is still open with the `previous` payment: a
+        decision or another accept's payment recorded meanwhile stands (compare-and-set)."""
+        table = store.requests_table
         with self.engine.begin() as connection:
             connection.execute(
-                store.requests_table.update()
-                .where(store.requests_table.c.id == request_id)
+                table.update()
+                .where(
+                    (table.c.id == request_id)
+                    & (table.c.status == RequestStatus.OPEN.value)
+                    & (
+                        table.c.payment_id.is_(None)
+                        if previous is None
+                        else table.c.payment_id == previous
+                    )
+                )
                 .values(
                     status=status.value,
                     reason=reason.value if reason else None,
@@ -599,6 +638,11 @@ def attempt_end_to_end_id(request_id: uuid.UUID, attempt: int) -> str:
             status=409,
         )
     return request_id.hex if attempt == 0 else f"{request_id.hex}-{attempt}"
+
+
+def attempt_msg_id(request_id: uuid.UUID, attempt: int) -> str:
+    """The MsgId of a request's payment when the accept names none (35 characters at most)."""
+    return f"RTP{request_id.hex}" if attempt == 0 else f"RTP{request_id.hex[:28]}-{attempt}"
 
 
 def attempt_of(request_id: uuid.UUID, end_to_end_id: str) -> int:
