@@ -516,3 +516,49 @@ def test_two_messages_under_one_msg_id_at_once_are_checked_one_after_the_other(
         assert racing.is_alive()  # waiting on the first message's lock, not answering None
     racing.join(timeout=10)
     assert found == [b"<first/>"]
+
+
+def test_a_pain014_answer_about_an_unknown_or_decided_request_is_refused_alone(
+    hub: Container,
+) -> None:
+    """Each answer of a pain.014 stands alone: one about a request the hub does not know,
+    or that is decided already, is refused (AG09, AG01, DUPL, AEXR) and the others are
+    carried out and answered (the whole message used to fail, its others done silently)."""
+    for e2e in ("RTP-1", "RTP-2", "RTP-3"):
+        send(hub, "MEZNPKKA", pain013(hub, e2e, None))
+    send(hub, "SADAPAY", pain014(hub, "RTP-1", iso.ReasonCode.AC04))  # refused
+    accepted = dataclasses.replace(
+        pain014(hub, "RTP-2", iso.ReasonCode.AC04).payment_instructions[0].transactions[0],
+        status=iso.PaymentStatus.ACCP,
+        reasons=(),
+    )
+    answers = [
+        accepted,
+        *(
+            pain014(hub, e2e, iso.ReasonCode.CUST).payment_instructions[0].transactions[0]
+            for e2e in ("NO-SUCH-RTP", "RTP-1", "RTP-3")
+        ),
+    ]
+    message = pain014(hub, "RTP-2", iso.ReasonCode.AC04)
+    message = dataclasses.replace(
+        message,
+        payment_instructions=(
+            dataclasses.replace(message.payment_instructions[0], transactions=tuple(answers)),
+        ),
+    )
+    report = send(hub, "SADAPAY", message)
+    assert isinstance(report, iso.PaymentStatusReport)
+    statuses = {
+        t.original_end_to_end_id: (t.status, [r.code for r in t.reasons])
+        for t in report.transactions
+    }
+    assert statuses["NO-SUCH-RTP"] == (iso.PaymentStatus.RJCT, [iso.ReasonCode.AG09])
+    assert statuses["RTP-1"] == (iso.PaymentStatus.RJCT, [iso.ReasonCode.AG01])
+    assert statuses["RTP-3"][0] is iso.PaymentStatus.RJCT  # refused by the debtor: recorded
+    sadapay = hub.switch.participant("SADAPAY").id
+    assert hub.requests.for_debtor(sadapay, "RTP-2").status is RequestStatus.PAID
+    assert hub.requests.for_debtor(sadapay, "RTP-3").status is RequestStatus.REJECTED
+    again = send(hub, "SADAPAY", dataclasses.replace(message, message_id="ANS-AGAIN"))
+    assert isinstance(again, iso.PaymentStatusReport)
+    by_e2e = {t.original_end_to_end_id: [r.code for r in t.reasons] for t in again.transactions}
+    assert by_e2e["RTP-2"] == [iso.ReasonCode.DUPL]  # paid already

@@ -321,46 +321,55 @@ class Gateway:
         statuses: list[iso.TransactionStatus] = []
         for group in document.payment_instructions:
             for tx in group.transactions:
-                end_to_end_id = tx.original_end_to_end_id or ""
-                request = self.requests.for_debtor(participant.id, end_to_end_id)
-                if tx.status is iso.PaymentStatus.RJCT:
-                    code = tx.reasons[0].code if tx.reasons and tx.reasons[0].code else None
-                    reason = _refusal_reason(code)
-                    self.requests.reject(participant.code, request.id, reason)
-                    recorded = iso.Reason(
-                        code=iso.ReasonCode(reason.value),
-                        # Say so when the debtor agent's code was recorded as another.
-                        additional_information=(
-                            (f"{code.value} recorded as {reason.value}",)
-                            if code is not None and code.value != reason.value
-                            else ()
-                        ),
-                    )
-                    statuses.append(
-                        iso.TransactionStatus(
-                            status=iso.PaymentStatus.RJCT,
-                            original_end_to_end_id=end_to_end_id,
-                            reasons=(recorded,),
-                        )
-                    )
-                    continue
-                # The debtor pays from the IBAN its Raast ID links to.
-                paid = self.requests.accept_linked(
-                    participant.code, request.id, msg_id=document.message_id
-                )
-                if paid.payment_id is None:  # refused before any payment (its UETR taken)
-                    statuses.append(
-                        iso.TransactionStatus(
-                            status=iso.PaymentStatus.RJCT,
-                            original_end_to_end_id=end_to_end_id,
-                            reasons=(iso.Reason(code=iso.ReasonCode(paid.reason.value)),)
-                            if paid.reason
-                            else (iso.Reason(code=iso.ReasonCode.DUPL),),
-                        )
-                    )
-                    continue
-                statuses.append(_status_of(self.payments.payment(paid.payment_id)))
+                try:
+                    statuses.append(self._request_answer(participant, document, tx))
+                except DomainError as error:
+                    # A request unknown or decided already is refused alone: the message's
+                    # other answers go on (and were carried out: failing the message would
+                    # leave its sender without their statuses).
+                    reason = _request_refusal(error)
+                    if reason is None:
+                        raise
+                    statuses.append(_refused(tx, reason, error.message))
         return statuses
+
+    def _request_answer(
+        self,
+        participant: Participant,
+        document: iso.RequestToPayResponse,
+        tx: iso.TransactionStatus,
+    ) -> iso.TransactionStatus:
+        """One answer of a pain.014: a refusal recorded, or an acceptance paid."""
+        end_to_end_id = tx.original_end_to_end_id or ""
+        request = self.requests.for_debtor(participant.id, end_to_end_id)
+        if tx.status is iso.PaymentStatus.RJCT:
+            code = tx.reasons[0].code if tx.reasons and tx.reasons[0].code else None
+            reason = _refusal_reason(code)
+            self.requests.reject(participant.code, request.id, reason)
+            recorded = iso.Reason(
+                code=iso.ReasonCode(reason.value),
+                # Say so when the debtor agent's code was recorded as another.
+                additional_information=(
+                    (f"{code.value} recorded as {reason.value}",)
+                    if code is not None and code.value != reason.value
+                    else ()
+                ),
+            )
+            return iso.TransactionStatus(
+                status=iso.PaymentStatus.RJCT,
+                original_end_to_end_id=end_to_end_id,
+                reasons=(recorded,),
+            )
+        # The debtor pays from the IBAN its Raast ID links to.
+        paid = self.requests.accept_linked(participant.code, request.id, msg_id=document.message_id)
+        if paid.payment_id is None:  # refused before any payment (its UETR taken)
+            code = iso.ReasonCode(paid.reason.value) if paid.reason else iso.ReasonCode.DUPL
+            return iso.TransactionStatus(
+                status=iso.PaymentStatus.RJCT,
+                original_end_to_end_id=end_to_end_id,
+                reasons=(iso.Reason(code=code),),
+            )
+        return _status_of(self.payments.payment(paid.payment_id))
 
     def _return(self, participant: Participant, tx: iso.ReturnTransaction) -> iso.TransactionStatus:
         """pacs.004 from the payee: send back (part of) the payment the UETR names."""
@@ -788,6 +797,19 @@ def _request_status(end_to_end_id: str, request: PaymentRequest) -> iso.Transact
 # The hub's statuses and reasons as ISO's, converted once rather than for every row.
 _STATUSES = {status: iso.PaymentStatus(status.value) for status in PaymentStatus}
 _REASONS = {reason: iso.Reason(code=iso.ReasonCode(reason.value)) for reason in ReasonCode}
+
+
+def _request_refusal(error: DomainError) -> iso.ReasonCode | None:
+    """The reason a pain.014 answer about a request is refused alone (None: not about one):
+    unknown AG09, expired AEXR, paid already DUPL, refused already AG01."""
+    if error.code == SwitchError.REQUEST_NOT_FOUND:
+        return iso.ReasonCode.AG09
+    if error.code == SwitchError.REQUEST_NOT_OPEN:
+        return {
+            RequestStatus.EXPIRED.value: iso.ReasonCode.AEXR,
+            RequestStatus.PAID.value: iso.ReasonCode.DUPL,
+        }.get(str(error.fields.get("status")), iso.ReasonCode.AG01)
+    return None
 
 
 def _refused(
