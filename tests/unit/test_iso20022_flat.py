@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -114,10 +114,15 @@ def outcome(read: Callable[[bytes], object], xml: bytes) -> object:
         return (error.code, error.message, error.fields, error.status)
 
 
-def assert_read_alike(xml: bytes) -> object:
-    flat = outcome(iso.parse_pain001, xml)
-    with elements_only():
-        by_elements = outcome(iso.parse_pain001, xml)
+def assert_read_alike(
+    xml: bytes,
+    read: Callable[[bytes], object] = iso.parse_pain001,
+    by_elements_only: Callable[[], AbstractContextManager[None]] = elements_only,
+) -> object:
+    """`read` gives the same answer, model or refusal, with and without its flat reading."""
+    flat = outcome(read, xml)
+    with by_elements_only():
+        by_elements = outcome(read, xml)
     assert flat == by_elements
     return flat
 
@@ -320,11 +325,7 @@ def envelopes_by_elements() -> Iterator[None]:
 
 
 def assert_envelope_read_alike(xml: bytes) -> object:
-    flat = outcome(iso.parse_envelope, xml)
-    with envelopes_by_elements():
-        by_elements = outcome(iso.parse_envelope, xml)
-    assert flat == by_elements
-    return flat
+    return assert_read_alike(xml, iso.parse_envelope, envelopes_by_elements)
 
 
 @settings(max_examples=200, deadline=None)
