@@ -392,6 +392,46 @@ def test_a_reused_msg_id_is_refused_and_a_retry_moves_nothing(hub: Container) ->
     assert answer.transactions[0].status is iso.PaymentStatus.ACSC  # type: ignore[union-attr]
 
 
+def send_under(hub: Container, sender: str, document: iso.Message, header_id: str) -> iso.Message:
+    """send, with an AppHdr BizMsgIdr of its own (not the Document's MsgId)."""
+    envelope = iso.Envelope.of(document, sender=sender, receiver="RAASTHUB")
+    header = dataclasses.replace(envelope.header, business_message_id=header_id)
+    body = iso.build_envelope(iso.Envelope(header, document))
+    return iso.parse_envelope(hub.gateway.receive(hub.switch.participant(sender), body)).document
+
+
+def test_a_msg_id_reused_under_another_header_id_is_refused(hub: Container) -> None:
+    """Either id of a message, AppHdr BizMsgIdr or Document MsgId, reused by a different
+    message is a duplicate, whichever of its two ids the new one repeats: the archive files
+    a message under its BizMsgIdr and keeps the MsgId beside it where they differ."""
+    first = pacs008(hub)
+    answer = send_under(hub, "MEZNPKKA", first, "H-" + first.message_id)
+    assert answer.transactions[0].status is iso.PaymentStatus.ACSC  # type: ignore[union-attr]
+    paid = liquidity(hub, "MEZNPKKA")
+    reusing_document_id = pacs008(hub, msg_id=first.message_id)  # was accepted: a new payment
+    reusing_header_id = pacs008(hub, msg_id="H-" + first.message_id)
+    for other, header_id in (
+        (reusing_document_id, "NEW-" + uuid.uuid4().hex[:20]),
+        (reusing_header_id, "NEW-" + uuid.uuid4().hex[:20]),
+        (pacs008(hub), first.message_id),  # a new Document under the first's MsgId as header
+    ):
+        answer = send_under(hub, "MEZNPKKA", other, header_id)
+        assert isinstance(answer, iso.PaymentStatusReport)
+        assert duplicate_reason(answer) == (iso.PaymentStatus.RJCT, ["DUPL"]), header_id
+        with pytest.raises(DomainError):
+            hub.payments.by_uetr(other.transactions[0].uetr)  # type: ignore[attr-defined]
+    assert liquidity(hub, "MEZNPKKA") == paid
+    # The first message re-sent under yet another header id is a retry, not a duplicate.
+    again = send_under(hub, "MEZNPKKA", first, "H2-" + first.message_id)
+    assert again.transactions[0].status is iso.PaymentStatus.ACSC  # type: ignore[union-attr]
+    assert liquidity(hub, "MEZNPKKA") == paid
+    kept = sa.select(store.messages_table.c.document_message_id).where(
+        store.messages_table.c.business_message_id == "H-" + first.message_id
+    )
+    with hub.engine.connect() as connection:
+        assert connection.execute(kept).scalar_one() == first.message_id
+
+
 def test_reused_msg_ids_of_other_messages_are_refused(hub: Container) -> None:
     payment = pay(hub)
     # pacs.004
@@ -451,6 +491,7 @@ def test_the_message_id_lookup_has_its_index(hub: Container) -> None:
     indexes = sa.inspect(hub.engine).get_indexes(store.messages_table.name)
     by_name = {index["name"]: index["column_names"] for index in indexes}
     assert by_name["ix_switch_messages_business_id"] == ["participant_id", "business_message_id"]
+    assert by_name["ix_switch_messages_document_id"] == ["participant_id", "document_message_id"]
 
 
 # ---------------------------------------------------------------------------- pure rules

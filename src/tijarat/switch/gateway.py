@@ -506,13 +506,7 @@ class Gateway:
         malformed one raises the iso20022_* DomainError and is not kept.
         """
         envelope = iso.parse_envelope(xml)
-        received = ArchivedMessage(
-            payee.id,
-            "in",
-            envelope.header.message_definition_id,
-            envelope.header.business_message_id,
-            xml,
-        )
+        received = _received(payee, envelope.header, envelope.document, xml)
         return self._decision(payment, envelope.document), received
 
     @staticmethod
@@ -604,12 +598,12 @@ class Gateway:
         indexed lookup (ix_switch_messages_business_id), in the archive's own transaction.
         """
         kind = header.message_definition_id
-        message = ArchivedMessage(participant.id, "in", kind, header.business_message_id, body)
+        message = _received(participant, header, document, body)
         with self.engine.begin() as connection:
             earlier = None
             if kind in _UNIQUE_MESSAGE_IDS:
-                # The Document's MsgId is what answers name; the AppHdr's id is what the
-                # archive keeps (they are the same in practice, both are looked for).
+                # The Document's MsgId is what answers name, the AppHdr's id what the archive
+                # files the message under; both are looked for among both of the archive's.
                 earlier = store.first_inbound_message(
                     connection,
                     participant.id,
@@ -731,6 +725,22 @@ class Gateway:
             original_groups=groups,
             transactions=tuple(statuses),
         )
+
+
+def _received(
+    sender: Participant, header: iso.BusinessApplicationHeader, document: iso.Message, body: bytes
+) -> ArchivedMessage:
+    """A received envelope as the archive keeps it: filed under its AppHdr BizMsgIdr, with
+    the Document's MsgId beside it where the two differ (what the duplicate check reads)."""
+    message_id = document.message_id
+    return ArchivedMessage(
+        sender.id,
+        "in",
+        header.message_definition_id,
+        header.business_message_id,
+        body,
+        document_message_id=message_id if message_id != header.business_message_id else None,
+    )
 
 
 def _hub_message_id() -> str:

@@ -287,3 +287,6 @@ class ArchivedMessage:
     business_message_id: str
     body: bytes
     id: uuid.UUID = field(default_factory=uuid.uuid4)  # the archive's id for it
+    # A received message's Document MsgId, kept only where it differs from its AppHdr
+    # BizMsgIdr (business_message_id): the duplicate MsgId check looks for both.
+    document_message_id: str | None = None

@@ -276,6 +276,9 @@ messages_table = sa.Table(
     sa.Column("business_message_id", sa.String(35), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),
+    # A received message's Document MsgId where it differs from its AppHdr BizMsgIdr (NULL
+    # otherwise, nearly always; migration 0018): the duplicate check looks for both ids.
+    sa.Column("document_message_id", sa.String(35), nullable=True),
 )
 
 # An optional risk limit per participant: how far its payments sent may exceed those received
@@ -311,6 +314,9 @@ def message_values(message: ArchivedMessage, created_at: int) -> dict[str, Any]:
         "business_message_id": message.business_message_id[:35],
         "created_at": created_at,
         "body": message.body,
+        "document_message_id": (
+            None if message.document_message_id is None else message.document_message_id[:35]
+        ),
     }
 
 
@@ -341,7 +347,9 @@ def first_inbound_message(
     """The body of the participant's first message of this type received under one of these
     business message ids, if any (the gateway's duplicate MsgId check).
 
-    One lookup on ix_switch_messages_business_id (participant, business message id). On
+    A message is found by either of its ids (AppHdr BizMsgIdr, Document MsgId) under either
+    of the earlier one's: ix_switch_messages_business_id and the small partial
+    ix_switch_messages_document_id (participant, Document MsgId where it differs). On
     PostgreSQL it first takes a transaction lock on each (participant, type, id), so two
     different messages sent under one id at the same moment are checked one after the
     other: the second finds the first once its archive transaction commits (with SQLite's
@@ -349,8 +357,9 @@ def first_inbound_message(
     deadlock between two messages naming the same ids.
     """
     table = messages_table
+    ids = sorted(business_message_ids)
     if connection.dialect.name == "postgresql":
-        for business_message_id in sorted(business_message_ids):
+        for business_message_id in ids:  # every id it carries: one shared id makes them wait
             connection.execute(
                 sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": f"{participant_id}/{message_type}/{business_message_id}"},
@@ -359,7 +368,7 @@ def first_inbound_message(
         sa.select(table.c.body)
         .where(
             (table.c.participant_id == participant_id)
-            & table.c.business_message_id.in_(sorted(business_message_ids))
+            & (table.c.business_message_id.in_(ids) | table.c.document_message_id.in_(ids))
             & (table.c.direction == "in")
             & (table.c.message_type == message_type)
         )
