@@ -194,10 +194,12 @@ def test_a_payee_without_an_endpoint_polls_its_inbox_and_answers(client: TestCli
     assert sent.json()["status"] == "PDNG", sent.text
     inbox = client.get("/v1/switch/messages", params={"after": 0}, auth=habib).json()
     assert [m["message_type"] for m in inbox] == ["pacs.008.001.08"]  # the credit advice
-    assert (
-        client.get("/v1/switch/messages", params={"after": inbox[-1]["seq"]}, auth=habib).json()
-        == []
-    )
+    read = client.get("/v1/switch/messages", params={"after": inbox[-1]["position"]}, auth=habib)
+    assert read.json() == []  # read forward from where it stands: nothing new
+    for bad in ("x", "1.2.3", "-1", "1." + "9" * 20):
+        refused = client.get("/v1/switch/messages", params={"after": bad}, auth=habib)
+        assert refused.status_code == 422, bad
+        assert refused.json()["code"] == "switch_archive_position_invalid"
     waiting = client.get("/v1/switch/incoming", auth=habib).json()
     assert [p["id"] for p in waiting] == [sent.json()["id"]]
     assert waiting[0]["creditor_iban"] == make_pk_iban("HABB", "7").compact  # the payee's own

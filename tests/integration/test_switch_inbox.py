@@ -14,7 +14,9 @@ from tijarat.kernel.clock import ManualClock
 from tijarat.kernel.identifiers import make_pk_iban
 from tijarat.kernel.money import Money
 from tijarat.switch import iso20022 as iso
+from tijarat.switch import store
 from tijarat.switch.model import (
+    ArchivedMessage,
     CreditTransfer,
     Participant,
     ParticipantCategory,
@@ -245,3 +247,41 @@ def test_incoming_pages_through_a_bulk_file_stored_under_one_time(
         seen += [p.id for p in page]
         since, after = page[-1].created_at, page[-1].id
     assert len(seen) == len(set(seen)) == 700
+
+
+def test_an_inbox_read_forward_misses_no_message_committed_out_of_order(
+    container: Container, hub: Payments
+) -> None:
+    """Archive writers commit in any order: one that took its place in the archive first may
+    commit last. A participant reading forward from the last position it read must still
+    get every message once (PostgreSQL: a page holds only messages of transactions older
+    than every writer still running, in their transactions' order)."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its archive is in commit order already")
+    gateway = container.gateway
+    payee = container.switch.participant("HABBPKKA")
+
+    def message(name: str) -> ArchivedMessage:
+        return ArchivedMessage(payee.id, "out", "pacs.008.001.08", name, b"<Document/>")
+
+    def read_all(after: str) -> tuple[list[str], str]:
+        names: list[str] = []
+        while page := gateway.archive(payee, 2, after=after):
+            names += [entry["business_message_id"] for entry in page]
+            after = page[-1]["position"]
+        return names, after
+
+    _, after = read_all("0")  # what the set-up archived
+    slow = container.engine.connect()
+    try:
+        with slow.begin():
+            store.insert_messages(slow, [message("FIRST-IN")], 1)  # its place: before SECOND
+            gateway.keep(message("SECOND-IN"))  # commits first
+            names, after = read_all(after)
+            assert "SECOND-IN" not in names  # not yet: FIRST-IN may still come before it
+    finally:
+        slow.close()
+    names, after = read_all(after)
+    assert names == ["FIRST-IN", "SECOND-IN"]
+    gateway.keep(message("THIRD"))
+    assert read_all(after)[0] == ["THIRD"]

@@ -57,7 +57,7 @@ class Hub:
         participant = self.container.switch.participant(code)
         return [
             iso.parse_envelope(gateway.message(participant, entry["id"]))
-            for entry in gateway.archive(participant, after=0)
+            for entry in gateway.archive(participant, after="0")
             if entry["direction"] == "out" and entry["message_type"] == kind
         ]
 

@@ -592,11 +592,12 @@ async def messages(
     me: ParticipantDep,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[dict[str, object]]:
     """The participant's archived ISO 20022 messages (sent and received), newest first; with
-    `after` (the `seq` of the last one read), those archived since, oldest first: the inbox
-    of a participant without an endpoint (its credit advices and status reports)."""
+    `after` (the `position` of the last one read, `0` for the start), those archived since,
+    oldest first: the inbox of a participant without an endpoint (its credit advices and
+    status reports). Read forward, it misses none and repeats none."""
     rows = await run_in_threadpool(lambda: container.gateway.archive(me, limit, after=after))
     return [{**row, "id": str(row["id"])} for row in rows]
 

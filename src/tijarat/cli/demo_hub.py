@@ -125,7 +125,7 @@ def play(container: Container, clock: ManualClock, archive: Path | None) -> HubR
     habib = switch.participant(codes[DYE_BANK])
     (advice_entry,) = [
         entry
-        for entry in gateway.archive(habib, after=0)
+        for entry in gateway.archive(habib, after="0")
         if entry["message_type"] == iso.MessageType.PACS_008.value
     ]
     advice = iso.parse_envelope(gateway.message(habib, advice_entry["id"])).document

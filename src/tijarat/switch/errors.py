@@ -36,4 +36,5 @@ class SwitchError(StrEnum):
     HEADER_NOT_YOURS = "switch_header_not_yours"
     MESSAGE_NOT_ACCEPTED = "switch_message_not_accepted"
     MESSAGE_NOT_FOUND = "switch_message_not_found"
+    ARCHIVE_POSITION_INVALID = "switch_archive_position_invalid"
     BUSY = "switch_busy"  # participants kept changing while a payment was routed: retry

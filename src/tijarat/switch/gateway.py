@@ -544,27 +544,28 @@ class Gateway:
 
     # ------------------------------------------------------------------ archive
     def archive(
-        self, participant: Participant, limit: int = 100, *, after: int | None = None
+        self, participant: Participant, limit: int = 100, *, after: str | None = None
     ) -> list[dict[str, Any]]:
-        """The participant's messages without their bodies: the newest first, or, given
-        `after` (a `seq` from an earlier page), those archived since, oldest first, which is
-        how a participant that polls reads its inbox without missing one."""
-        table = store.messages_table
-        query = sa.select(
-            table.c.seq,
-            table.c.id,
-            table.c.direction,
-            table.c.message_type,
-            table.c.business_message_id,
-            table.c.created_at,
-        ).where(table.c.participant_id == participant.id)
-        if after is None:
-            query = query.order_by(table.c.seq.desc())
-        else:
-            query = query.where(table.c.seq > after).order_by(table.c.seq)
+        """The participant's messages without their bodies, each with its `position`: the
+        newest first, or, given `after` (the `position` of the last one read; "0" is the
+        start), those archived since, oldest first. That is how a participant that polls
+        reads its inbox: never a message twice, never one missed, though the hub's writers
+        commit in any order (store.archive_page)."""
+        position = None
+        if after is not None:
+            try:
+                position = store.Position.parse(after)
+            except ValueError:
+                raise DomainError(
+                    SwitchError.ARCHIVE_POSITION_INVALID,
+                    "after must be the position of an archived message, or 0 for the start",
+                    status=422,
+                    fields={"after": after},
+                ) from None
         with self.engine.connect() as connection:
-            rows = connection.execute(query.limit(max(1, min(limit, ARCHIVE_PAGE_MAX)))).all()
-        return [dict(row._mapping) for row in rows]  # noqa: SLF001 - SQLAlchemy's public row API
+            return store.archive_page(
+                connection, participant.id, max(1, min(limit, ARCHIVE_PAGE_MAX)), position
+            )
 
     def message(self, participant: Participant, message_id: uuid.UUID) -> bytes:
         table = store.messages_table

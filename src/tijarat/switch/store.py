@@ -7,7 +7,7 @@ import functools
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -279,6 +279,10 @@ messages_table = sa.Table(
     # A received message's Document MsgId where it differs from its AppHdr BizMsgIdr (NULL
     # otherwise, nearly always; migration 0018): the duplicate check looks for both ids.
     sa.Column("document_message_id", sa.String(35), nullable=True),
+    # The id of the transaction that wrote it (PostgreSQL: xid8, pg_current_xact_id() by
+    # default; SQLite: 0), never written by the hub: a forward read goes in (txid, seq)
+    # order, which no later commit can come before (see archive_page; migration 0019).
+    sa.Column("txid", sa.BigInteger, nullable=False, server_default=sa.text("0")),
 )
 
 # An optional risk limit per participant: how far its payments sent may exceed those received
@@ -336,6 +340,82 @@ def insert_messages(
 
 
 MESSAGES_PER_VALUES = 16
+
+
+class _Xid8(sa.types.UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id type, for casts only (read back as bigint)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "xid8"
+
+
+_OLDEST_RUNNING_TXID: sa.ColumnClause[Any] = sa.literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())"
+)
+
+
+class Position(NamedTuple):
+    """Where a forward read of the archive stands: after the message (txid, seq)."""
+
+    txid: int
+    seq: int
+
+    @classmethod
+    def parse(cls, text: str) -> Position:
+        """'TXID.SEQ' as archive_page answers it; a bare 'SEQ' (the start is '0') is (0, SEQ)."""
+        txid, dot, seq = text.partition(".")
+        if not dot:
+            txid, seq = "0", txid
+        if not (txid.isdigit() and seq.isdigit() and len(txid) <= 19 and len(seq) <= 19):
+            raise ValueError(f"not an archive position: {text!r}")
+        return cls(int(txid), int(seq))
+
+    def __str__(self) -> str:
+        return f"{self.txid}.{self.seq}"
+
+
+_ARCHIVE_FIELDS = ("seq", "id", "direction", "message_type", "business_message_id", "created_at")
+
+
+def archive_page(
+    connection: sa.Connection, participant_id: uuid.UUID, limit: int, after: Position | None
+) -> list[dict[str, Any]]:
+    """A participant's archived messages without their bodies, each with its `position`:
+    the newest first, or, given `after`, those after that position, oldest first.
+
+    A forward read must never pass a message that commits later: writers draw their `seq`
+    in one order and commit in another. On PostgreSQL it takes only messages of
+    transactions older than the oldest one still running (whose ids are all decided:
+    committed or rolled back) and orders them by (txid, seq), so a message that commits
+    later always comes after the page. A long-running writer holds the page back until it
+    ends; it never makes the reader skip. SQLite commits one writer at a time, in seq order:
+    its txid is 0 and (0, seq) is seq order.
+    """
+    table = messages_table
+    postgres = connection.dialect.name == "postgresql"
+    txid: Any = sa.cast(sa.cast(table.c.txid, sa.Text), sa.BigInteger) if postgres else table.c.txid
+    query = sa.select(*(table.c[name] for name in _ARCHIVE_FIELDS), txid.label("txid")).where(
+        table.c.participant_id == participant_id
+    )
+    if after is None:
+        query = query.order_by(table.c.txid.desc(), table.c.seq.desc())
+    else:
+        as_txid: Any = (
+            sa.cast(sa.cast(sa.literal(after.txid), sa.Text), _Xid8()) if postgres else after.txid
+        )
+        query = query.where(
+            sa.tuple_(table.c.txid, table.c.seq) > sa.tuple_(as_txid, sa.literal(after.seq))
+        ).order_by(table.c.txid, table.c.seq)
+        if postgres:
+            query = query.where(table.c.txid < _OLDEST_RUNNING_TXID)
+    rows = connection.execute(query.limit(limit)).all()
+    return [
+        {name: getattr(row, name) for name in _ARCHIVE_FIELDS}
+        | {"position": str(Position(int(row.txid), row.seq))}
+        for row in rows
+    ]
 
 
 def first_inbound_message(
@@ -399,7 +479,9 @@ def created_since(
 # round trips in all; on SQLite, where a round trip is a function call, SQLAlchemy Core.
 # Plain str (SQLAlchemy names are a str subclass, which orjson refuses as a key).
 PAYMENT_COLUMNS = tuple(str(column.name) for column in payments_table.columns)
-MESSAGE_COLUMNS = tuple(str(c.name) for c in messages_table.columns if c.name != "seq")
+MESSAGE_COLUMNS = tuple(
+    str(c.name) for c in messages_table.columns if c.name not in {"seq", "txid"}
+)
 NO_CAP = -1  # caps are >= 0: the guard's stand-in for "uncapped"
 
 
