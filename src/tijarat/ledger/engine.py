@@ -362,6 +362,10 @@ class Batch:
         # Every check passed: apply.
         timestamp = self._next_timestamp
         self._next_timestamp = timestamp + 1
+        # An account's balance is its newest row's: a timestamp not after its last one
+        # would hide this transfer behind an older row (the store starts batches after it).
+        assert timestamp > debit.last_transfer_timestamp, "timestamp behind the debit account"
+        assert timestamp > credit.last_transfer_timestamp, "timestamp behind the credit account"
         journal = self._journal
         if journal is not None:
             self._save_account(debit)
@@ -532,6 +536,8 @@ class Batch:
         posted: int,
         timestamp: int,
     ) -> None:
+        assert timestamp > debit.last_transfer_timestamp, "timestamp behind the debit account"
+        assert timestamp > credit.last_transfer_timestamp, "timestamp behind the credit account"
         self._save_account(debit)
         self._save_account(credit)
         debit.debits_pending -= pending.amount

@@ -656,6 +656,12 @@ class LedgerStore:
                 # Someone else wrote since: trust only what this transaction read.
                 cache = self._cache = _Cache()
             cache.accounts.update(batch.accounts)
+            # A warm batch's timestamps start after this process' last one only, so every
+            # account it holds must be counted in it. A body that wrote no transfer (closing
+            # an account, creating one that exists) read accounts another process may have
+            # written to later than this process' last transfer.
+            newest = max((a.last_transfer_timestamp for a in batch.accounts.values()), default=0)
+            self._last_timestamp = max(self._last_timestamp, newest)
             cache.pendings.update(
                 (key, p) for key, p in batch.pendings.items() if p.status is PendingStatus.PENDING
             )
