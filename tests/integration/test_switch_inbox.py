@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from tijarat.bootstrap import Container
 from tijarat.kernel.clock import ManualClock
@@ -283,5 +284,13 @@ def test_an_inbox_read_forward_misses_no_message_committed_out_of_order(
         slow.close()
     names, after = read_all(after)
     assert names == ["FIRST-IN", "SECOND-IN"]
-    gateway.keep(message("THIRD"))
-    assert read_all(after)[0] == ["THIRD"]
+    # A writer in another database of the server can never write here: it holds nothing back.
+    server = sa.make_url(container.engine.url).set(database="postgres")
+    elsewhere = sa.create_engine(server, poolclass=sa.pool.NullPool)
+    try:
+        with elsewhere.connect() as other, other.begin():
+            other.execute(sa.text("SELECT pg_current_xact_id()"))  # it has an id: running
+            gateway.keep(message("THIRD"))
+            assert read_all(after)[0] == ["THIRD"]
+    finally:
+        elsewhere.dispose()

@@ -351,8 +351,16 @@ class _Xid8(sa.types.UserDefinedType[int]):
         return "xid8"
 
 
+# The oldest transaction of this database still running when the page's snapshot was taken
+# (or the first id not yet given, if none is): its messages, and every later one's, may still
+# come. The snapshot's running ids include other databases' on the same server, which can
+# never write here; those pg_stat_activity says are elsewhere are left out, so that a long
+# transaction there does not hold this archive back (one it cannot place is counted).
 _OLDEST_RUNNING_TXID: sa.ColumnClause[Any] = sa.literal_column(
-    "pg_snapshot_xmin(pg_current_snapshot())"
+    "(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot())) "
+    "FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE NOT EXISTS "
+    "(SELECT 1 FROM pg_stat_activity AS a "
+    "WHERE a.datname <> current_database() AND a.backend_xid = xid(x)))"
 )
 
 
@@ -387,11 +395,11 @@ def archive_page(
 
     A forward read must never pass a message that commits later: writers draw their `seq`
     in one order and commit in another. On PostgreSQL it takes only messages of
-    transactions older than the oldest one still running (whose ids are all decided:
-    committed or rolled back) and orders them by (txid, seq), so a message that commits
-    later always comes after the page. A long-running writer holds the page back until it
-    ends; it never makes the reader skip. SQLite commits one writer at a time, in seq order:
-    its txid is 0 and (0, seq) is seq order.
+    transactions older than the oldest of this database's still running (whose ids are all
+    decided: committed or rolled back) and orders them by (txid, seq), so a message that
+    commits later always comes after the page. A long-running writer holds the page back
+    until it ends; it never makes the reader skip. SQLite commits one writer at a time, in
+    seq order: its txid is 0 and (0, seq) is seq order.
     """
     table = messages_table
     postgres = connection.dialect.name == "postgresql"
