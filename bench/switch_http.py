@@ -97,10 +97,10 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def wait_until_up(base: str) -> None:
+def wait_until_up(base: str, path: str = "/readyz") -> None:
     for _ in range(300):
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == httpx.codes.OK:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == httpx.codes.OK:
                 return
         except httpx.HTTPError:
             pass
