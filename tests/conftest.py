@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from pg_support import PG_SKIP, PG_URL, create_pg_database
+from tijarat.bootstrap import Container, build
+from tijarat.kernel.clock import ManualClock
+from tijarat.settings import Settings
+
 # pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment; the CLI's
 # Rich consoles, made when tijarat.cli is imported, would fix their width to it for good
 # (the CLI tests give the width they want per invocation). As under plain pytest: none set.
 for _size in ("COLUMNS", "LINES"):
     os.environ.pop(_size, None)
-
-from pg_support import PG_SKIP, PG_URL, create_pg_database
-from tijarat.bootstrap import Container, build
-from tijarat.kernel.clock import ManualClock
-from tijarat.settings import Settings
 
 
 @pytest.fixture

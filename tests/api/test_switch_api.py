@@ -196,7 +196,8 @@ def test_a_payee_without_an_endpoint_polls_its_inbox_and_answers(client: TestCli
     assert [m["message_type"] for m in inbox] == ["pacs.008.001.08"]  # the credit advice
     read = client.get("/v1/switch/messages", params={"after": inbox[-1]["position"]}, auth=habib)
     assert read.json() == []  # read forward from where it stands: nothing new
-    for bad in ("x", "1.2.3", "-1", "1." + "9" * 20):
+    # A bare seq (what a reader passed before positions) would read everything again.
+    for bad in ("x", "1.2.3", "-1", "5", "1." + "9" * 20, "9" * 19 + ".1", "1." + "9" * 19):
         refused = client.get("/v1/switch/messages", params={"after": bad}, auth=habib)
         assert refused.status_code == 422, bad
         assert refused.json()["code"] == "switch_archive_position_invalid"

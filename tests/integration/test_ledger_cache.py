@@ -138,22 +138,28 @@ def test_a_cache_never_outlives_another_writer(pair: tuple[Container, Container]
     assert first.ledger.verify().ok
 
 
-def test_an_account_closed_or_reopened_after_another_writer_keeps_its_history_in_order(
-    pair: tuple[Container, Container],
+@pytest.mark.parametrize("touch", ["reopen", "create_again"])
+def test_accounts_touched_after_another_writer_keep_their_history_in_order(
+    pair: tuple[Container, Container], touch: str
 ) -> None:
-    """An account's balance is its newest transfer row's. Reopening accounts (a write with
-    no transfer) after another process wrote to them warms this process' cache; its next
-    transfer must still come after theirs. It used to take a timestamp of its own clock
-    (here: one that stood still, as one behind another machine's does), land behind the
-    other's rows, and leave the balance short of it (found by the stateful test)."""
+    """An account's balance is its newest transfer row's. A write that moves no money
+    (reopening accounts; creating them again, answered `exists`) after another process
+    wrote to them warms this process' cache; its next transfer must still come after
+    theirs. It used to take a timestamp of its own clock (here: one that stood still, as one
+    behind another machine's does), land behind the other's rows, and leave the balance
+    short of them (found by the stateful test)."""
     first, second = pair
     first.ledger.create_ledger(LEDGER, "PKR", "Pakistani rupee")
     payer, payee = _accounts(first, 2)
     moved = [_transfer(payer, payee, 1) for _ in range(3)]
     assert second.ledger.create_transfers(moved) == ["ok"] * 3
-    first.ledger.reopen_account(payer)
-    first.ledger.close_account(payee)
-    first.ledger.reopen_account(payee)
+    if touch == "reopen":
+        first.ledger.reopen_account(payer)
+        first.ledger.close_account(payee)
+        first.ledger.reopen_account(payee)
+    else:
+        again = [Account(i, LEDGER, CODE) for i in (payer, payee)]
+        assert first.ledger.create_accounts(again) == ["exists", "exists"]
     last = _transfer(payer, payee, 1)
     assert first.ledger.create_transfers([last]) == ["ok"]
     _assert_moved_once(first, [payer, payee], [*moved, last])

@@ -280,6 +280,9 @@ def test_an_inbox_read_forward_misses_no_message_committed_out_of_order(
             gateway.keep(message("SECOND-IN"))  # commits first
             names, after = read_all(after)
             assert "SECOND-IN" not in names  # not yet: FIRST-IN may still come before it
+            # Nor in the newest-first listing: a position read there is safe to start from.
+            newest = [e["business_message_id"] for e in gateway.archive(payee, 5)]
+            assert "SECOND-IN" not in newest
     finally:
         slow.close()
     names, after = read_all(after)
@@ -294,3 +297,27 @@ def test_an_inbox_read_forward_misses_no_message_committed_out_of_order(
             assert read_all(after)[0] == ["THIRD"]
     finally:
         elsewhere.dispose()
+
+
+def test_a_message_taken_back_never_gives_its_place_to_the_next(
+    container: Container, hub: Payments
+) -> None:
+    """A credit advice is taken back out of the archive when its reservation fails. Were its
+    seq given again (SQLite without AUTOINCREMENT reuses the largest), a reader that had read
+    past the advice would miss the message that took its place."""
+    gateway = container.gateway
+    payee = container.switch.participant("HABBPKKA")
+    gateway.keep(ArchivedMessage(payee.id, "out", "pacs.008.001.08", "TAKEN-BACK", b"<Document/>"))
+    (read,) = [
+        e
+        for e in gateway.archive(payee, 500, after="0")
+        if e["business_message_id"] == "TAKEN-BACK"
+    ]
+    with container.engine.begin() as connection:
+        connection.execute(
+            store.messages_table.delete().where(store.messages_table.c.id == read["id"])
+        )
+    gateway.keep(ArchivedMessage(payee.id, "out", "pacs.002.001.10", "NEXT", b"<Document/>"))
+    assert [
+        e["business_message_id"] for e in gateway.archive(payee, 500, after=read["position"])
+    ] == ["NEXT"]

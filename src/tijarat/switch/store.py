@@ -282,7 +282,10 @@ messages_table = sa.Table(
     # The id of the transaction that wrote it (PostgreSQL: xid8, pg_current_xact_id() by
     # default; SQLite: 0), never written by the hub: a forward read goes in (txid, seq)
     # order, which no later commit can come before (see archive_page; migration 0019).
-    sa.Column("txid", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("txid", sa.BigInteger, nullable=False, server_default="0"),
+    # SQLite: a seq is never given twice (a deleted newest row's would be, without it), so a
+    # reader past one never misses the message that would have reused it.
+    sqlite_autoincrement=True,
 )
 
 # An optional risk limit per participant: how far its payments sent may exceed those received
@@ -364,6 +367,9 @@ _OLDEST_RUNNING_TXID: sa.ColumnClause[Any] = sa.literal_column(
 )
 
 
+POSITION_PART_MAX = (1 << 63) - 1  # both parts are bigint in the database
+
+
 class Position(NamedTuple):
     """Where a forward read of the archive stands: after the message (txid, seq)."""
 
@@ -372,13 +378,19 @@ class Position(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Position:
-        """'TXID.SEQ' as archive_page answers it; a bare 'SEQ' (the start is '0') is (0, SEQ)."""
+        """'TXID.SEQ' as archive_page lists it, or '0': the start.
+
+        A bare number other than 0 is refused: before positions a reader passed the `seq` of
+        the last message read, and taken as (0, seq) it would read everything again."""
+        if text == "0":
+            return cls(0, 0)
         txid, dot, seq = text.partition(".")
-        if not dot:
-            txid, seq = "0", txid
-        if not (txid.isdigit() and seq.isdigit() and len(txid) <= 19 and len(seq) <= 19):
+        if not (dot and txid.isdigit() and seq.isdigit()):
             raise ValueError(f"not an archive position: {text!r}")
-        return cls(int(txid), int(seq))
+        position = cls(int(txid), int(seq))
+        if max(position) > POSITION_PART_MAX:
+            raise ValueError(f"not an archive position: {text!r}")
+        return position
 
     def __str__(self) -> str:
         return f"{self.txid}.{self.seq}"
@@ -394,12 +406,14 @@ def archive_page(
     the newest first, or, given `after`, those after that position, oldest first.
 
     A forward read must never pass a message that commits later: writers draw their `seq`
-    in one order and commit in another. On PostgreSQL it takes only messages of
+    in one order and commit in another. On PostgreSQL a page holds only messages of
     transactions older than the oldest of this database's still running (whose ids are all
-    decided: committed or rolled back) and orders them by (txid, seq), so a message that
-    commits later always comes after the page. A long-running writer holds the page back
-    until it ends; it never makes the reader skip. SQLite commits one writer at a time, in
-    seq order: its txid is 0 and (0, seq) is seq order.
+    decided: committed or rolled back), in (txid, seq) order, so a message that commits
+    later always comes after the page. A long-running writer holds pages back until it
+    ends; it never makes the reader skip. The newest-first listing stops at the same limit,
+    so any position it shows is safe to read forward from. SQLite commits one writer at a
+    time, in seq order (and never reuses a seq: AUTOINCREMENT), so its txid stays 0 and the
+    position's seq alone orders it.
     """
     table = messages_table
     postgres = connection.dialect.name == "postgresql"
@@ -407,17 +421,17 @@ def archive_page(
     query = sa.select(*(table.c[name] for name in _ARCHIVE_FIELDS), txid.label("txid")).where(
         table.c.participant_id == participant_id
     )
+    if postgres:
+        query = query.where(table.c.txid < _OLDEST_RUNNING_TXID)
     if after is None:
         query = query.order_by(table.c.txid.desc(), table.c.seq.desc())
-    else:
-        as_txid: Any = (
-            sa.cast(sa.cast(sa.literal(after.txid), sa.Text), _Xid8()) if postgres else after.txid
-        )
+    elif postgres:
+        as_txid = sa.cast(sa.cast(sa.literal(after.txid), sa.Text), _Xid8())
         query = query.where(
             sa.tuple_(table.c.txid, table.c.seq) > sa.tuple_(as_txid, sa.literal(after.seq))
         ).order_by(table.c.txid, table.c.seq)
-        if postgres:
-            query = query.where(table.c.txid < _OLDEST_RUNNING_TXID)
+    else:  # txid is 0 throughout; SQLite would seek a row comparison on its first column only
+        query = query.where((table.c.txid == 0) & (table.c.seq > after.seq)).order_by(table.c.seq)
     rows = connection.execute(query.limit(limit)).all()
     return [
         {name: getattr(row, name) for name in _ARCHIVE_FIELDS}
@@ -452,16 +466,22 @@ def first_inbound_message(
                 sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": f"{participant_id}/{message_type}/{business_message_id}"},
             )
-    body = connection.execute(
-        sa.select(table.c.body)
-        .where(
+
+    def under(column: sa.Column[Any]) -> sa.Select[Any]:
+        return sa.select(table.c.seq, table.c.body).where(
             (table.c.participant_id == participant_id)
-            & (table.c.business_message_id.in_(ids) | table.c.document_message_id.in_(ids))
+            & column.in_(ids)
             & (table.c.direction == "in")
             & (table.c.message_type == message_type)
         )
-        .order_by(table.c.seq)
-        .limit(1)
+
+    # Two indexed look-ups, not one OR: SQLite, without statistics, scans the participant's
+    # whole archive for the OR (PostgreSQL ORs the two indexes either way).
+    found = sa.union_all(
+        under(table.c.business_message_id), under(table.c.document_message_id)
+    ).subquery()
+    body = connection.execute(
+        sa.select(found.c.body).order_by(found.c.seq).limit(1)
     ).scalar_one_or_none()
     return None if body is None else bytes(body)
 

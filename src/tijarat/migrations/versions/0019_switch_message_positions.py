@@ -9,7 +9,10 @@ and orders them by (txid, seq), which no later commit can come before. On SQLite
 at a time commits in `seq` order already: `txid` stays 0 there and (0, seq) is seq order.
 
 Messages archived before this keep txid 0: they come first, in seq order, as before. The
-participant index becomes (participant, txid, seq), the forward read's order.
+participant index becomes (participant, txid, seq), the forward read's order. On SQLite the
+table is made again with AUTOINCREMENT, so that a deleted newest row's seq (a credit advice
+taken back when its reservation failed) is never given to the next message: a reader past it
+would miss that one. The downgrade keeps AUTOINCREMENT (it only makes seq stricter).
 
 Revision ID: 0019_switch_message_positions
 Revises: 0018_switch_document_message_ids
@@ -34,10 +37,10 @@ def upgrade() -> None:
         op.execute("ALTER TABLE switch_messages ADD COLUMN txid xid8 NOT NULL DEFAULT '0'")
         op.execute("ALTER TABLE switch_messages ALTER COLUMN txid SET DEFAULT pg_current_xact_id()")
     else:
-        with op.batch_alter_table("switch_messages") as batch:
-            batch.add_column(
-                sa.Column("txid", sa.BigInteger, nullable=False, server_default=sa.text("0"))
-            )
+        with op.batch_alter_table(
+            "switch_messages", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch:
+            batch.add_column(sa.Column("txid", sa.BigInteger, nullable=False, server_default="0"))
     op.drop_index("ix_switch_messages_participant", table_name="switch_messages")
     op.create_index(
         "ix_switch_messages_participant", "switch_messages", ["participant_id", "txid", "seq"]
