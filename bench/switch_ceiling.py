@@ -1,5 +1,6 @@
-"""The harness's ceiling: `python bench/switch_ceiling.py PORT PAYEE_PORT` is a hub that does
-only the network part of a payment.
+"""The harness's ceiling: `python bench/switch_ceiling.py PORT PAYEE_PORT [--payer-only]` is a
+hub that does only the network part of a payment (with `--payer-only`, only the payer's
+exchange: the client is answered at once, the payee never asked).
 
 For each `POST /v1/switch/payments` it does what the real hub sends and receives, with none of
 its work: the credit advice (a real pacs.008 envelope, built once, with the request's
@@ -54,6 +55,7 @@ def advice_template() -> bytes:
 
 def main() -> None:
     port, payee_port = int(sys.argv[1]), int(sys.argv[2])
+    payer_only = "--payer-only" in sys.argv[3:]
     before, _, after = advice_template().partition(E2E_MARK.encode())
     # The status report is not parsed by the payee either: the advice's bytes without the
     # pacs.008 marker stand in for it (the payee acknowledges anything else with a 200).
@@ -66,6 +68,11 @@ def main() -> None:
         + b"\r\n\r\n"
         + answer
     )
+
+    async def answer_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_body(reader)
+            writer.write(reply)
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         payee_reader, payee_writer = await asyncio.open_connection("127.0.0.1", payee_port)
@@ -86,7 +93,7 @@ def main() -> None:
         finally:
             payee_writer.close()
 
-    listen(port, serve)
+    listen(port, answer_only if payer_only else serve)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ async def _answer(send: Any, status: int, body: bytes) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),  # not chunked: the load
+            ],  # generator reads by length
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -192,9 +192,14 @@ async def client_loop(
     return latencies, settled
 
 
-def load(port: int, auth: tuple[str, str], clients: int, per_client: int) -> dict[str, float]:
+def bodies_for(clients: int, per_client: int) -> list[list[bytes]]:
+    """Each client's request bodies, made before a run (and outside its CPU figures)."""
     tag = uuid.uuid4().hex[:8]
-    bodies = [payments(per_client, f"{tag}{i}-") for i in range(clients)]
+    return [payments(per_client, f"{tag}{i}-") for i in range(clients)]
+
+
+def load(port: int, auth: tuple[str, str], bodies: list[list[bytes]]) -> dict[str, float]:
+    """One client per list of bodies, all at once: the run's figures."""
 
     async def run() -> list[tuple[list[float], int]]:
         return await asyncio.gather(*(client_loop(port, auth, mine) for mine in bodies))
@@ -223,7 +228,7 @@ def measured(
     after = cpu_sample(server, payee)
     names = ("hub_cpu_ms", "postgres_cpu_ms", "payee_cpu_ms", "load_generator_cpu_ms")
     spent = {
-        name: round((end - start) * 1000 / run["payments"], 2)
+        name: round((end - start) * 1000 / run["payments"], 3)
         for name, start, end in zip(names, before, after, strict=True)
     }
     return {**run, **spent}
@@ -241,20 +246,34 @@ def cpu_sample(
 
 
 def measure_ceiling(
-    payee: subprocess.Popen[bytes], payee_port: int, clients: int, per_client: int
+    payee: subprocess.Popen[bytes],
+    payee_port: int,
+    clients: int,
+    per_client: int,
+    *,
+    payer_only: bool = False,
 ) -> dict[str, float]:
-    """The same load against a hub that only does the network part (switch_ceiling.py)."""
+    """The same load against a hub that only does the network part (switch_ceiling.py);
+    `payer_only`: only the payer's exchange, the payee never asked."""
     port = free_port()
     ceiling = subprocess.Popen(
-        [sys.executable, str(CEILING_SCRIPT), str(port), str(payee_port)], stdout=subprocess.PIPE
+        [
+            sys.executable,
+            str(CEILING_SCRIPT),
+            str(port),
+            str(payee_port),
+            *(["--payer-only"] if payer_only else []),
+        ],
+        stdout=subprocess.PIPE,
     )
     assert ceiling.stdout is not None
     try:
         ceiling.stdout.readline()  # "ready"
         auth = ("ANY", "ANY")  # it checks nothing
-        load(port, auth, 4, 50)
+        load(port, auth, bodies_for(4, 50))
+        bodies = bodies_for(clients, per_client)
         before = cpu_sample(ceiling, payee)
-        return measured(ceiling, payee, load(port, auth, clients, per_client), before)
+        return measured(ceiling, payee, load(port, auth, bodies), before)
     finally:
         ceiling.terminate()
         ceiling.wait(timeout=10)
@@ -304,16 +323,13 @@ def main() -> None:
         try:
             wait_until_up(base)
             auth = set_up(base, f"http://127.0.0.1:{payee_port}/raast")
-            load(port, auth, 4, 50)  # warm-up: connections, caches, every worker
+            load(port, auth, bodies_for(4, 50))  # warm-up: connections, caches, every worker
+            bodies = bodies_for(1, arguments.baseline)
             before = cpu_sample(server, payee)
-            baseline = measured(server, payee, load(port, auth, 1, arguments.baseline), before)
+            baseline = measured(server, payee, load(port, auth, bodies), before)
+            bodies = bodies_for(arguments.clients, arguments.per_client)
             before = cpu_sample(server, payee)
-            concurrent = measured(
-                server,
-                payee,
-                load(port, auth, arguments.clients, arguments.per_client),
-                before,
-            )
+            concurrent = measured(server, payee, load(port, auth, bodies), before)
         finally:
             server.terminate()
             server.wait(timeout=30)
