@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 
 from tijarat.kernel.identifiers import Cnic, Iban, MobileNumber
 from tijarat.switch.model import (
@@ -352,6 +353,11 @@ class _Xid8(sa.types.UserDefinedType[int]):
 
     def get_col_spec(self, **_: Any) -> str:
         return "xid8"
+
+
+# Reflection (alembic's comparisons, sa.inspect) names the archive's txid column's type
+# instead of warning that it does not know it.
+postgresql_base.ischema_names.setdefault("xid8", _Xid8)
 
 
 # The oldest transaction of this database still running when the page's snapshot was taken
