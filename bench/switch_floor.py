@@ -284,15 +284,26 @@ def two_phase(
     assert set(posted) == {"ok"}, set(posted)
 
 
+def measured_two_phase(
+    apply: Callable[[list[Transfer]], list[object]],
+    accounts: tuple[uuid.UUID, uuid.UUID],
+    ledger: int,
+    size: int,
+    count: int,
+) -> dict[str, float]:
+    """two_phase in batches of `size` for about `count` payments, after one to warm up."""
+    batches = max(1, count // size)
+    two_phase(apply, accounts, ledger, size)
+    with cpu_of_this_and_postgres() as spent:
+        for _ in range(batches):
+            two_phase(apply, accounts, ledger, size)
+    return per_payment(spent, batches * size)
+
+
 def ledger(hub: Hub, payments: int) -> dict[str, float]:
     """Each payment's reservation and post, GROUP to a batch, as the groups send them."""
-    service = hub.container.ledger
-    groups = max(1, payments // GROUP)
-    two_phase(service.submit_transfers, hub.hub_accounts, HUB_LEDGER, GROUP)
-    with cpu_of_this_and_postgres() as spent:
-        for _ in range(groups):
-            two_phase(service.submit_transfers, hub.hub_accounts, HUB_LEDGER, GROUP)
-    return per_payment(spent, groups * GROUP)
+    submit = hub.container.ledger.submit_transfers
+    return measured_two_phase(submit, hub.hub_accounts, HUB_LEDGER, GROUP, payments)
 
 
 def rows(hub: Hub, payments: int) -> dict[str, float]:
@@ -331,13 +342,8 @@ def rows(hub: Hub, payments: int) -> dict[str, float]:
 
 def ledger_in_bulk(hub: Hub, rows_count: int) -> dict[str, float]:
     """Each row's reservation and post in the bulk path's batches (one transaction each)."""
-    service = hub.container.ledger
-    chunks = max(1, rows_count // PIPELINE_ROWS)
-    two_phase(service.create_transfers, hub.bulk_accounts, BULK_LEDGER, PIPELINE_ROWS)
-    with cpu_of_this_and_postgres() as spent:
-        for _ in range(chunks):
-            two_phase(service.create_transfers, hub.bulk_accounts, BULK_LEDGER, PIPELINE_ROWS)
-    return per_payment(spent, chunks * PIPELINE_ROWS)
+    create = hub.container.ledger.create_transfers
+    return measured_two_phase(create, hub.bulk_accounts, BULK_LEDGER, PIPELINE_ROWS, rows_count)
 
 
 def pain001_read(_: Hub, rows_count: int) -> dict[str, float]:
