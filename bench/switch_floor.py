@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -181,12 +182,16 @@ class Hub:
     hub_accounts: tuple[uuid.UUID, uuid.UUID]  # a payer's and a payee's, for the ledger parts
     bulk_accounts: tuple[uuid.UUID, uuid.UUID]
 
-    def planned(self, count: int) -> list[Payment]:
+    def plans(self, count: int) -> list[Any]:
+        """`count` payments from MEZN to HABB as the hub plans them: row, guard, advice."""
         hub = self.container.payments
         return [
-            hub._plan("MEZNPKKA", request, fresh=False).payment  # noqa: SLF001 - a bench's look inside
+            hub._plan("MEZNPKKA", request, fresh=False)  # noqa: SLF001 - a bench's look inside
             for request in transfers(count, uuid.uuid4().hex[:8])
         ]
+
+    def planned(self, count: int) -> list[Payment]:
+        return [plan.payment for plan in self.plans(count)]
 
 
 def hub_with_two_banks(url: str, payee_url: str) -> Hub:
@@ -310,13 +315,10 @@ def rows(hub: Hub, payments: int) -> dict[str, float]:
     """Each payment's row with its advice, then its status with the answer and the report
     (the hub's two switch statements), GROUP payments to a statement."""
     payee = hub.container.switch.participant("HABBPKKA")
-    gateway, payments_service = hub.container.gateway, hub.container.payments
+    gateway = hub.container.gateway
     groups: list[tuple[list[store.Stored], list[store.Decision]]] = []
     for _ in range(max(1, payments // GROUP) + 1):
-        plans = [
-            payments_service._plan("MEZNPKKA", request, fresh=False)  # noqa: SLF001 - a bench's look inside
-            for request in transfers(GROUP, uuid.uuid4().hex[:8])
-        ]
+        plans = hub.plans(GROUP)
         decisions = []
         for plan, answer in zip(plans, answers_to([p.payment for p in plans]), strict=True):
             _, received = gateway.decision_of(payee, plan.payment, answer)
